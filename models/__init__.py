@@ -1,0 +1,1 @@
+"""The shipped default model; installed as the `tuiwriter.models` package (see pyproject.toml)."""

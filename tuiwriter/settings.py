@@ -1,0 +1,90 @@
+"""The one settings object, read from and written to `config.toml` in the config dir.
+
+Read once at start; a broken file gives defaults and a warning the app shows, never a crash.
+Written atomically with tomli-w (a well-kept TOML writer: TOML string escaping by hand is
+easy to get subtly wrong, and Python ships only a reader).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import tomli_w
+
+from tuiwriter.paths import atomic_write, config_path
+
+DEFAULT_KEYS: dict[str, str] = {
+    "accept": "tab",
+    "accept_word": "ctrl+right",
+    "dismiss": "escape",
+    "resample": "ctrl+n",
+    "previous_sample": "ctrl+b",
+    "temperature_up": "alt+up",
+    "temperature_down": "alt+down",
+    "save": "ctrl+s",
+    "open": "ctrl+o",
+    "train": "ctrl+t",
+    "toggle_suggestions": "ctrl+g",
+    "help": "f1",
+}
+
+
+@dataclass
+class Settings:
+    model: str = "default"
+    temperature: float = 0.0
+    max_suggestion_chars: int = 40
+    min_confidence: float = 0.0  # 0 means the engine's own default threshold
+    suggestions: bool = True
+    autosave_seconds: float = 2.0
+    train_threads: int = 1
+    keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYS))
+
+    def clamp(self) -> "Settings":
+        self.temperature = round(min(2.0, max(0.0, float(self.temperature))), 2)
+        self.max_suggestion_chars = int(min(200, max(1, int(self.max_suggestion_chars))))
+        return self
+
+
+def load(path: Path | None = None) -> tuple[Settings, str | None]:
+    """Settings from config.toml, and a one-line warning when the file had to be ignored."""
+    path = path or config_path()
+    settings = Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return settings, None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return settings, f"ignored {path}: {str(exc).splitlines()[0]}"
+    problems: list[str] = []
+    known = {f.name: f for f in fields(Settings)}
+    for key, value in raw.items():
+        if key not in known:
+            problems.append(f"unknown setting {key!r}")
+            continue
+        default = getattr(settings, key)
+        if key == "keys":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                problems.append("keys must be a table of action = \"key\"")
+                continue
+            unknown = sorted(set(value) - set(DEFAULT_KEYS))
+            if unknown:
+                problems.append(f"unknown key action(s): {', '.join(unknown)}")
+            settings.keys.update({k: v for k, v in value.items() if k in DEFAULT_KEYS})
+        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(
+            value, (type(default), int) if isinstance(default, float) else type(default)
+        ):
+            problems.append(f"{key} should be {type(default).__name__}")
+        else:
+            setattr(settings, key, value)
+    settings.clamp()
+    warning = f"{path}: {'; '.join(problems)}" if problems else None
+    return settings, warning
+
+
+def save(settings: Settings, path: Path | None = None) -> None:
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, tomli_w.dumps(asdict(settings)))

@@ -1,0 +1,103 @@
+"""The models a person has: trained ones in the user data dir, and the shipped default.
+
+`--model` takes a name from the data dir, `default` (shipped in the package), or a path to a
+checkpoint file; `resolve` turns any of those into a file path.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from tuiwriter import checkpoint
+from tuiwriter.paths import models_dir
+
+DEFAULT = "default"
+CHECKPOINT_FILE = "model.safetensors"
+RESUME_FILE = "resume.safetensors"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def shipped_default() -> Path:
+    """The default model inside the installed package (`models/` at the repo root)."""
+    return Path(str(resources.files("tuiwriter.models").joinpath("default.safetensors")))
+
+
+def check_name(name: str) -> str:
+    if name == DEFAULT:
+        raise checkpoint.CheckpointError("'default' is the shipped model's name: pick another --model name")
+    if not NAME_RE.match(name):
+        raise checkpoint.CheckpointError(
+            f"bad model name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    return name
+
+
+def model_dir(name: str) -> Path:
+    return models_dir() / check_name(name)
+
+
+def resolve(spec: str) -> Path:
+    """The checkpoint file for a model name, `default`, or a path."""
+    if spec == DEFAULT:
+        return shipped_default()
+    if NAME_RE.match(spec) and (models_dir() / spec / CHECKPOINT_FILE).exists():
+        return models_dir() / spec / CHECKPOINT_FILE
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / CHECKPOINT_FILE).exists():
+        return path / CHECKPOINT_FILE
+    if path.exists() or "/" in spec or spec.endswith(".safetensors"):
+        return path
+    raise checkpoint.CheckpointError(
+        f"no model named {spec!r} (see `tuiwriter models`, or train one with `tuiwriter train`)")
+
+
+def load(spec: str) -> checkpoint.Checkpoint:
+    return checkpoint.load(resolve(spec))
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    path: Path
+    params: int | None
+    val_bpc: float | None
+    trained_on: str
+    when: str
+    error: str | None = None
+
+
+def _info(name: str, path: Path) -> ModelInfo:
+    try:
+        ck = checkpoint.load(path)
+    except checkpoint.CheckpointError as exc:
+        return ModelInfo(name, path, None, None, "", "", error=str(exc))
+    t = ck.training
+    files = t.get("corpus_files") or []
+    trained_on = t.get("corpus_label") or (
+        f"{len(files)} file(s), {t.get('corpus_bytes', 0) / 1e6:.1f} MB" if files else "?")
+    if t.get("from"):
+        trained_on += f" (from {t['from']})"
+    params = sum(v.numel() for v in ck.weights.values())
+    return ModelInfo(name, path, params, t.get("val_bpc"), trained_on, str(t.get("finished_at", "")))
+
+
+def list_models() -> list[ModelInfo]:
+    """The shipped default first, then trained models by name."""
+    found: list[ModelInfo] = []
+    if shipped_default().exists():
+        found.append(_info(DEFAULT, shipped_default()))
+    for sub in sorted(models_dir().iterdir()):
+        if (sub / CHECKPOINT_FILE).exists():
+            found.append(_info(sub.name, sub / CHECKPOINT_FILE))
+    return found
+
+
+def delete(name: str) -> None:
+    """Remove a trained model; the shipped default cannot be deleted."""
+    path = model_dir(name)
+    if not path.exists():
+        raise checkpoint.CheckpointError(f"no model named {name!r}")
+    shutil.rmtree(path)

@@ -1,0 +1,243 @@
+"""The training loop: truncated backprop through time over a time budget, keeping the best model.
+
+The loop is in plain sight: parallel streams over the training text, state carried from one
+batch to the next (detached), Adam with gradient clipping and a cosine learning rate over the
+time budget, validation every so often, and the best model by validation loss written
+atomically. The CLI and the editor's background worker both drive `train` and watch it
+through the same `on_progress` callback.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from tuiwriter import checkpoint
+from tuiwriter.model import CharRNN, State
+from tuiwriter.vocab import Vocab
+
+LN2 = math.log(2)
+
+
+@dataclass
+class TrainConfig:
+    minutes: float = 10.0
+    seq_len: int = 128
+    batch: int = 32
+    lr: float = 3e-3
+    min_lr_fraction: float = 0.05
+    warmup_steps: int = 50
+    clip: float = 1.0
+    reset_prob: float = 0.05  # per stream and batch: documents start from a zero state, so train for it
+    weight_decay: float = 0.0
+    val_chars: int = 120_000
+    eval_every_s: float | None = None  # default: a twelfth of the budget, 10 s to 5 min
+    seed: int = 1
+    threads: int | None = None
+
+
+@dataclass
+class Progress:
+    """A snapshot the loop reports; losses are in nats per character."""
+
+    phase: str  # "train", "validate", "saved", "done"
+    elapsed_s: float
+    budget_s: float
+    chars_seen: int
+    step: int
+    train_loss: float | None = None
+    val_loss: float | None = None
+    best_val_loss: float | None = None
+    lr: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.elapsed_s / self.budget_s) if self.budget_s > 0 else 1.0
+
+    @property
+    def eta_s(self) -> float:
+        return max(0.0, self.budget_s - self.elapsed_s)
+
+
+@dataclass
+class TrainResult:
+    best_val_loss: float | None
+    chars_seen: int
+    seconds: float
+    stopped_early: bool
+    saved: bool
+    history: list[Progress] = field(default_factory=list)
+
+
+def _stream_batches(data: torch.Tensor, batch: int, seq_len: int):
+    """Yield (x, y, reset) forever: `batch` parallel streams, each a contiguous slice of data."""
+    n = data.numel()
+    seq_len = max(1, min(seq_len, n - 1))
+    batch = max(1, min(batch, (n - 1) // seq_len))
+    span = (n - 1) // batch
+    starts = torch.arange(batch) * span
+    while True:
+        reset = True
+        for pos in range(0, span - seq_len + 1, seq_len):
+            idx = starts[:, None] + pos + torch.arange(seq_len + 1)[None, :]
+            chunk = data[idx].long()
+            yield chunk[:, :-1], chunk[:, 1:], reset
+            reset = False
+
+
+@torch.no_grad()
+def evaluate_loss(model: CharRNN, data: torch.Tensor, seq_len: int = 256, streams: int = 16) -> float:
+    """Mean next-character loss (nats) over `data`, context carried through each stream."""
+    was_training = model.training
+    model.eval()
+    n = data.numel()
+    streams = max(1, min(streams, (n - 1) // max(1, seq_len)))
+    span = (n - 1) // streams
+    total, count = 0.0, 0
+    state: State | None = None
+    starts = torch.arange(streams) * span
+    for pos in range(0, span, seq_len):
+        length = min(seq_len, span - pos)
+        idx = starts[:, None] + pos + torch.arange(length + 1)[None, :]
+        chunk = data[idx].long()
+        logits, state = model(chunk[:, :-1], state)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1),
+                                 reduction="sum").item()
+        count += chunk[:, 1:].numel()
+    model.train(was_training)
+    return total / max(1, count)
+
+
+def _lr_at(cfg: TrainConfig, step: int, fraction: float) -> float:
+    """Linear warm-up (over `warmup_steps` or 2 % of the budget, whichever ends first), then
+    a cosine decay over the time budget: a run that is cut short still ends on a low rate."""
+    warm = min(1.0, max((step + 1) / max(1, cfg.warmup_steps), fraction / 0.02))
+    cos = 0.5 * (1 + math.cos(math.pi * min(1.0, fraction)))
+    return cfg.lr * warm * (cfg.min_lr_fraction + (1 - cfg.min_lr_fraction) * cos)
+
+
+def _detach(state: State) -> State:
+    return tuple(s.detach() for s in state)
+
+
+def train(
+    model: CharRNN,
+    vocab: Vocab,
+    train_text: str,
+    val_text: str,
+    out_path: Path,
+    cfg: TrainConfig,
+    summary: dict | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume_path: Path | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train `model` on `train_text` for `cfg.minutes`, saving the best model to `out_path`.
+
+    Stops at the time budget or when `should_stop()` turns true; either way it validates
+    once more and keeps whichever model is best. An earlier best at `out_path` is replaced
+    only by a better one, atomically.
+    """
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    budget = cfg.minutes * 60.0
+    eval_every = cfg.eval_every_s or min(300.0, max(10.0, budget / 12))
+    train_ids = torch.tensor(vocab.encode(train_text), dtype=torch.uint8 if len(vocab) <= 256 else torch.int16)
+    val_ids = torch.tensor(vocab.encode(val_text[: cfg.val_chars]), dtype=train_ids.dtype)
+    if train_ids.numel() < 2 or val_ids.numel() < 2:
+        raise ValueError("not enough text to train on")
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    info = {"chars_seen": 0, "seconds": 0.0, "step": 0, "best_val_loss": None}
+    if resume and resume_path is not None and resume_path.exists():
+        info.update(checkpoint.load_resume(resume_path, opt))
+    chars_seen, step = int(info["chars_seen"]), int(info["step"])
+    best: float | None = info["best_val_loss"]
+    prior_seconds = float(info["seconds"])
+    summary = dict(summary or {})
+    history: list[Progress] = []
+    saved = False
+
+    def report(p: Progress) -> None:
+        history.append(p)
+        if on_progress is not None:
+            on_progress(p)
+
+    def validate_and_keep(elapsed: float, train_loss: float | None) -> None:
+        nonlocal best, saved
+        report(Progress("validate", elapsed, budget, chars_seen, step, train_loss, None, best))
+        val = evaluate_loss(model, val_ids)
+        if best is None or val < best:
+            best = val
+            summary.update(
+                chars_seen=chars_seen, steps=step, val_loss=round(val, 5), val_bpc=round(val / LN2, 5),
+                seconds=round(prior_seconds + elapsed, 1), threads=torch.get_num_threads(),
+                finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            )
+            checkpoint.save(out_path, model, vocab, summary)
+            if resume_path is not None:
+                checkpoint.save_resume(resume_path, opt, {
+                    "chars_seen": chars_seen, "seconds": prior_seconds + elapsed, "step": step,
+                    "best_val_loss": best})
+            saved = True
+            report(Progress("saved", elapsed, budget, chars_seen, step, train_loss, val, best))
+        else:
+            report(Progress("train", elapsed, budget, chars_seen, step, train_loss, val, best))
+
+    model.train()
+    batches = _stream_batches(train_ids, cfg.batch, cfg.seq_len)
+    state: State | None = None
+    smooth: float | None = None
+    start = time.monotonic()
+    last_eval = start
+    last_report = 0.0
+    stopped_early = False
+    while True:
+        now = time.monotonic()
+        elapsed = now - start
+        if elapsed >= budget:
+            break
+        if should_stop is not None and should_stop():
+            stopped_early = True
+            break
+        x, y, reset = next(batches)
+        if reset or state is None or state[0].shape[1] != x.shape[0]:
+            state = model.init_state(x.shape[0])
+        elif cfg.reset_prob > 0:
+            keep = (torch.rand(x.shape[0]) >= cfg.reset_prob).to(state[0].dtype)[None, :, None]
+            state = tuple(s * keep for s in state)
+        lr = _lr_at(cfg, step, elapsed / budget if budget > 0 else 1.0)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        logits, state = model(x, state)
+        state = _detach(state)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        opt.step()
+        step += 1
+        chars_seen += y.numel()
+        value = loss.item()
+        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
+        if now - last_report >= 0.5:
+            report(Progress("train", elapsed, budget, chars_seen, step, smooth, None, best, lr))
+            last_report = now
+        if now - last_eval >= eval_every:
+            validate_and_keep(time.monotonic() - start, smooth)
+            last_eval = time.monotonic()
+    elapsed = time.monotonic() - start
+    validate_and_keep(elapsed, smooth)
+    report(Progress("done", elapsed, budget, chars_seen, step, smooth, None, best))
+    model.eval()
+    return TrainResult(best, chars_seen, elapsed, stopped_early, saved, history)
