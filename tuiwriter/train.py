@@ -42,6 +42,7 @@ class TrainConfig:
     eval_every_s: float | None = None  # default: a twelfth of the budget, 10 s to 5 min
     seed: int = 1
     threads: int | None = None
+    max_steps: int | None = None  # stop after this many updates (reproducible runs, tests)
 
 
 @dataclass
@@ -205,7 +206,7 @@ def train(
     while True:
         now = time.monotonic()
         elapsed = now - start
-        if elapsed >= budget:
+        if elapsed >= budget or (cfg.max_steps is not None and step >= cfg.max_steps):
             break
         if should_stop is not None and should_stop():
             stopped_early = True

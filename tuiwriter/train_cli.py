@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
@@ -47,6 +48,7 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
     if len(data.skipped) > 10:
         err.print(f"  … and {len(data.skipped) - 10} more skipped")
 
+    torch.manual_seed(args.seed)  # model initialisation is part of a reproducible recipe
     if args.base:
         base = store.load(args.base)
         vocab, model = base.vocab, base.build_model()

@@ -1,0 +1,58 @@
+"""Shared fixtures: private XDG folders for every test, and one tiny trained model per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tuiwriter import checkpoint
+from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.train import TrainConfig, train
+from tuiwriter.vocab import Vocab
+
+torch.set_num_threads(1)
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "The cat sat on the mat and looked at the door.",
+    "A writer writes every day, and the words come slowly.",
+    "The dog ran to the door when the bell rang.",
+    "She opened the window and the cold air came in.",
+]
+
+
+def tiny_text(repeats: int = 40) -> str:
+    """A few KB of repetitive English: enough for a tiny model to learn common words."""
+    lines = []
+    for i in range(repeats):
+        lines.append(" ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(3)))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Every test gets its own data, config and state folders."""
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        folder = tmp_path / var.lower()
+        folder.mkdir()
+        monkeypatch.setenv(var, str(folder))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A tiny LSTM trained for a fixed number of steps: deterministic, a few seconds on 1 core."""
+    folder = tmp_path_factory.mktemp("tiny-model")
+    text = tiny_text()
+    vocab = Vocab.build([text])
+    torch.manual_seed(1)
+    model = CharRNN(ModelConfig(vocab_size=len(vocab), **SIZES["tiny"]))
+    path = folder / "model.safetensors"
+    cut = int(len(text) * 0.9)
+    cfg = TrainConfig(minutes=5, max_steps=200, batch=16, seq_len=64, lr=1e-2, seed=1, threads=1,
+                      eval_every_s=1e9)
+    train(model, vocab, text[:cut], text[cut:], path, cfg, {"corpus_label": "tiny test text"})
+    checkpoint.load(path)  # fail here, not in every test, if it did not save
+    return path
