@@ -217,7 +217,9 @@ def train(
         elif cfg.reset_prob > 0:
             keep = (torch.rand(x.shape[0]) >= cfg.reset_prob).to(state[0].dtype)[None, :, None]
             state = tuple(s * keep for s in state)
-        lr = _lr_at(cfg, step, elapsed / budget if budget > 0 else 1.0)
+        # The schedule follows the clock, or the step count when one is set (reproducible).
+        fraction = step / cfg.max_steps if cfg.max_steps else elapsed / budget if budget > 0 else 1.0
+        lr = _lr_at(cfg, step, fraction)
         for group in opt.param_groups:
             group["lr"] = lr
         logits, state = model(x, state)
