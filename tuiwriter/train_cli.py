@@ -13,18 +13,13 @@ import signal
 import sys
 import threading
 
-import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from tuiwriter import checkpoint, corpus, store
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter import corpus, store, training_setup
 from tuiwriter.paths import private_dir
 from tuiwriter.train import Progress as TrainProgress
 from tuiwriter.train import TrainConfig, train
-from tuiwriter.vocab import Vocab
-
-MAX_LISTED_FILES = 200
 
 
 def _describe(p: TrainProgress) -> str:
@@ -48,42 +43,19 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
     if len(data.skipped) > 10:
         err.print(f"  … and {len(data.skipped) - 10} more skipped")
 
-    torch.manual_seed(args.seed)  # model initialisation is part of a reproducible recipe
-    if args.base:
-        base = store.load(args.base)
-        vocab, model = base.vocab, base.build_model()
-        origin = {"from": args.base}
-        lr = args.lr or 1e-3
-    elif args.resume:
-        base = checkpoint.load(store.model_dir(name) / store.CHECKPOINT_FILE)
-        vocab, model = base.vocab, base.build_model()
-        origin = {k: base.training[k] for k in ("from", "size") if k in base.training}
-        lr = args.lr or 3e-3
-    else:
-        vocab = Vocab.build([f.text for f in data.files])
-        size = args.size or "base"
-        model = CharRNN(ModelConfig(vocab_size=len(vocab), **SIZES[size]))
-        origin = {"size": size}
-        lr = args.lr or 3e-3
-    unknown = sum(1 for f in data.files for c in set(f.text) if vocab.id_of(c) == 0)
-    train_text, val_text, held = corpus.split(data, seed=args.seed)
-    if held:
-        err.print(f"validation: {len(held)} held-out file(s), {len(val_text):,} characters")
+    setup = training_setup.prepare(data, base=args.base, size=args.size, seed=args.seed, lr=args.lr,
+                                   resume_from=store.model_dir(name) / store.CHECKPOINT_FILE if args.resume else None)
+    model, vocab, train_text, val_text = setup.model, setup.vocab, setup.train_text, setup.val_text
+    if setup.held:
+        err.print(f"validation: {len(setup.held)} held-out file(s), {len(val_text):,} characters")
     else:
         err.print(f"validation: the last {len(val_text):,} characters")
-    if unknown:
-        err.print(f"note: {unknown} distinct character(s) are outside the vocabulary and map to the unknown symbol")
-    cfg = TrainConfig(minutes=args.minutes, seed=args.seed, threads=args.threads, lr=lr,
+    if setup.unknown_chars:
+        err.print(f"note: {setup.unknown_chars} distinct character(s) are outside the vocabulary "
+                  "and map to the unknown symbol")
+    cfg = TrainConfig(minutes=args.minutes, seed=args.seed, threads=args.threads, lr=setup.lr,
                       batch=args.batch or TrainConfig.batch)
-    summary = dict(
-        origin,
-        corpus_files=[str(f.path) for f in data.files[:MAX_LISTED_FILES]],
-        corpus_file_count=len(data.files),
-        corpus_bytes=data.bytes,
-        corpus_label=f"{len(data.files)} file(s), {data.bytes / 1e6:.1f} MB"
-        + (f": {data.files[0].path.name}" if len(data.files) == 1 else ""),
-        seed=args.seed,
-    )
+    summary = setup.summary
     out_dir = private_dir(store.model_dir(name))
     out_path = out_dir / store.CHECKPOINT_FILE
     resume_path = out_dir / store.RESUME_FILE

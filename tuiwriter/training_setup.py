@@ -1,0 +1,79 @@
+"""What every training run sets up before the loop: the model, its vocabulary, the split, the summary.
+
+Shared by `tuiwriter train` and the editor's background job so that a model trained from
+either place is built, split and described the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from tuiwriter import checkpoint, corpus, store
+from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.vocab import Vocab
+
+MAX_LISTED_FILES = 200
+NEW_LR = 3e-3
+FINE_TUNE_LR = 1e-3  # lower: a fine-tune should adapt the model, not wash out what it knew
+
+
+@dataclass
+class Setup:
+    """Everything `train.train` needs besides the output paths and the loop settings."""
+
+    model: CharRNN
+    vocab: Vocab
+    lr: float
+    train_text: str
+    val_text: str
+    held: list[Path]  # held-out files; empty when the tail of the text is held out
+    unknown_chars: int  # distinct corpus characters outside the vocabulary
+    summary: dict
+
+
+def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path | None = None,
+            size: str | None = None, seed: int = 1, lr: float | None = None) -> Setup:
+    """Build (or load) the model and split the corpus.
+
+    `base` fine-tunes that model (its vocabulary and architecture are kept), `resume_from`
+    continues an interrupted run from that checkpoint, otherwise a new model of `size` is made
+    with a vocabulary from this corpus. Raises `CheckpointError` for a base that will not load.
+    """
+    torch.manual_seed(seed)  # model initialisation is part of a reproducible recipe
+    if base:
+        ck = store.load(base)
+        vocab, model = ck.vocab, ck.build_model()
+        origin = {"from": base}
+        rate = lr or FINE_TUNE_LR
+    elif resume_from is not None:
+        ck = checkpoint.load(resume_from)
+        vocab, model = ck.vocab, ck.build_model()
+        origin = {k: ck.training[k] for k in ("from", "size") if k in ck.training}
+        rate = lr or NEW_LR
+    else:
+        vocab = Vocab.build([f.text for f in data.files])
+        size = size or "base"
+        model = CharRNN(ModelConfig(vocab_size=len(vocab), **SIZES[size]))
+        origin = {"size": size}
+        rate = lr or NEW_LR
+    unknown = len({c for f in data.files for c in set(f.text) if vocab.id_of(c) == 0})
+    train_text, val_text, held = corpus.split(data, seed=seed)
+    return Setup(model, vocab, rate, train_text, val_text, held, unknown,
+                 corpus_summary(data, origin, seed))
+
+
+def corpus_summary(data: corpus.Corpus, origin: dict, seed: int) -> dict:
+    """The training summary a checkpoint carries: where it came from and what it read."""
+    return dict(
+        origin,
+        corpus_files=[str(f.path) for f in data.files[:MAX_LISTED_FILES]],
+        corpus_file_count=len(data.files),
+        corpus_bytes=data.bytes,
+        corpus_label=f"{len(data.files)} file(s), {data.bytes / 1e6:.1f} MB"
+        + (f": {data.files[0].path.name}" if len(data.files) == 1 else ""),
+        seed=seed,
+    )
+
