@@ -1,0 +1,312 @@
+"""The completion engine: incremental state equals a full pass, bounded re-reading, the
+suggestion policy, resampling, streaming and cancellation, and the editor's consume rule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tuiwriter import checkpoint
+from tuiwriter.checkpoint import CheckpointError
+from tuiwriter.engine import Engine, SuggestConfig, common_prefix_len, consume, next_word
+from tuiwriter.predictor import FusedRNN, PState
+
+DOC = ("The quick brown fox jumps over the lazy dog. The cat sat on the mat and looked at the door.\n"
+       "A writer writes every day, and the words come slowly. The dog ran to the door when the bell rang.\n")
+
+
+class CountingPredictor:
+    """Wraps the real predictor and counts model steps: the unit of latency."""
+
+    def __init__(self, inner: FusedRNN) -> None:
+        self.inner = inner
+        self.vocab = inner.vocab
+        self.steps = 0
+
+    def start(self) -> PState:
+        return self.inner.start()
+
+    def step(self, state: PState, char_id: int) -> PState:
+        self.steps += 1
+        return self.inner.step(state, char_id)
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        return self.inner.log_probs(state)
+
+
+@pytest.fixture
+def ck(tiny_checkpoint):
+    return checkpoint.load(tiny_checkpoint)
+
+
+def make(ck, interval: int = 16, **config) -> tuple[Engine, CountingPredictor]:
+    counter = CountingPredictor(FusedRNN(ck.build_model(), ck.vocab))
+    return Engine(ck, SuggestConfig(**config), predictor=counter, interval=interval), counter
+
+
+def full_pass(ck, text: str) -> torch.Tensor:
+    model = ck.build_model()
+    with torch.inference_mode():
+        logits, _ = model(torch.tensor([ck.vocab.encode("x" + text)]))  # "x": position 0 has no output
+    return torch.log_softmax(logits[0, -1], dim=-1)
+
+
+def suggestion(engine: Engine, text: str, cursor: int | None = None, **kw) -> str:
+    return "".join(engine.suggest(text, len(text) if cursor is None else cursor, **kw))
+
+
+# -- incremental state ----------------------------------------------------------------------
+
+
+def test_state_after_edits_equals_a_full_pass_from_the_start(ck):
+    engine, _ = make(ck)
+    engine.prepare(DOC)
+    edited = DOC[:30] + "red " + DOC[30:100] + DOC[110:]  # insert early, delete later
+    engine.next_char_log_probs(DOC, 77)  # cursor jump, then the edit
+    for cursor in (0, 5, 34, 90, len(edited)):
+        got = engine.next_char_log_probs(edited, cursor)
+        if cursor:
+            expected = ck.build_model()
+            with torch.inference_mode():
+                logits, _ = expected(torch.tensor([ck.vocab.encode(edited[:cursor])]))
+            assert torch.allclose(got, torch.log_softmax(logits[0, -1], -1), atol=1e-5), cursor
+
+
+def test_typing_one_character_costs_one_step(ck):
+    engine, counter = make(ck)
+    text = DOC[:60]
+    engine.next_char_log_probs(text, len(text))
+    for ch in "zqx":  # characters the model does not predict
+        text += ch
+        before = counter.steps
+        engine.next_char_log_probs(text, len(text))
+        assert counter.steps - before == 1
+
+
+def test_backspace_and_jump_reread_less_than_one_interval(ck):
+    engine, counter = make(ck, interval=16)
+    engine.prepare(DOC)
+    for cursor in (len(DOC) - 1, 7, 100, 150, 33):
+        before = counter.steps
+        engine.next_char_log_probs(DOC, cursor)
+        assert counter.steps - before < 16
+    shorter = DOC[:-1]  # backspace at the end
+    before = counter.steps
+    engine.next_char_log_probs(shorter, len(shorter))
+    assert counter.steps - before < 16
+
+
+def test_edit_forgets_only_states_after_it(ck):
+    engine, counter = make(ck, interval=16)
+    engine.prepare(DOC)
+    edited = DOC[:150] + "!" + DOC[150:]
+    before = counter.steps
+    engine.next_char_log_probs(edited, 120)  # before the edit: still cached
+    assert counter.steps - before < 16
+    before = counter.steps
+    engine.next_char_log_probs(edited, len(edited))  # after it: read again from the edit
+    assert len(edited) - 150 <= counter.steps - before < len(edited) - 150 + 16
+
+
+def test_typing_the_suggestion_needs_no_model_step(ck):
+    engine, counter = make(ck, min_confidence=0.0)
+    text = "The cat sat on the"
+    ghost = suggestion(engine, text)
+    assert len(ghost) > 2
+    before = counter.steps
+    for i in range(1, len(ghost)):  # typing along the ghost, then Tab at the end
+        engine.next_char_log_probs(text + ghost[:i], len(text) + i)
+    assert counter.steps == before
+    rest = suggestion(engine, text + ghost[:1])  # a fresh suggestion one char later
+    assert rest.startswith(ghost[1:]) or ghost[1:].startswith(rest)
+
+
+def test_huge_documents_keep_a_bounded_number_of_checkpoints(ck):
+    engine = Engine(ck, interval=4, max_checkpoints=10)
+    engine.prepare(DOC)
+    cache = engine._cache
+    assert len(cache.checkpoints) <= 10
+    assert cache.interval > 4
+    fresh = Engine(ck)
+    assert torch.equal(engine.next_char_log_probs(DOC, 190), fresh.next_char_log_probs(DOC, 190))
+
+
+def test_common_prefix_len():
+    assert common_prefix_len("", "abc") == 0
+    assert common_prefix_len("abc", "abc") == 3
+    assert common_prefix_len("abcdef", "abc") == 3
+    assert common_prefix_len("abXdef", "abcdef") == 2
+    assert common_prefix_len("a" * 1000 + "b", "a" * 1000 + "c") == 1000
+
+
+# -- suggestion policy ---------------------------------------------------------------------
+
+
+def test_suggestion_continues_the_text(ck):
+    engine = Engine(ck)
+    assert suggestion(engine, "The quick brown fox jumps over the lazy").startswith(" dog")
+
+
+def test_suggestion_is_deterministic_and_independent_of_history(ck):
+    a, b = Engine(ck), Engine(ck)
+    text = "She opened the window and the"
+    for cursor in (3, 20, len(text), 10):
+        suggestion(a, DOC + text, len(DOC) + cursor)
+    assert suggestion(a, DOC + text) == suggestion(b, DOC + text)
+    assert suggestion(a, DOC + text) == suggestion(a, DOC + text)
+
+
+def test_suggestion_respects_the_length_cap_and_never_holds_a_newline(ck):
+    engine = Engine(ck, SuggestConfig(max_chars=7, min_confidence=0.0))
+    for text in ("The", "The dog ran to the door when the bell", "slowly.", "rang.\n", ""):
+        ghost = suggestion(engine, text)
+        assert len(ghost) <= 7 and "\n" not in ghost
+
+
+class ScriptPredictor:
+    """A stand-in model sure (p each time) that the document reads `script`: policy tests
+    that do not depend on what a tiny model learnt."""
+
+    def __init__(self, vocab, script: str, p: float = 0.9) -> None:
+        self.vocab, self.script, self.p = vocab, script, p
+
+    def start(self) -> PState:
+        return PState(torch.zeros(1, 1), None)
+
+    def step(self, state: PState, char_id: int) -> PState:
+        return PState(state.h + 1, None)
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        n = len(self.vocab)
+        logp = torch.full((n,), math.log((1 - self.p) / (n - 1)))
+        logp[self.vocab.id_of(self.script[int(state.h[0, 0]) % len(self.script)])] = math.log(self.p)
+        return logp
+
+
+def scripted(ck, script: str, **config) -> Engine:
+    config.setdefault("min_confidence", 0.0)
+    return Engine(ck, SuggestConfig(**config), predictor=ScriptPredictor(ck.vocab, script))
+
+
+@pytest.mark.parametrize("script,expected", [
+    ("Hi there. Bye", "Hi there."),
+    ("Pi is 3.14, no! Next", "Pi is 3.14, no!"),
+    ('He said "Go." Then', 'He said "Go."'),
+    ("Why (not?) me", "Why (not?)"),
+    ("one line\nnext", "one line"),
+    ("x" * 60, "x" * 40),
+])
+def test_suggestion_stops_at_phrase_ends(ck, script, expected):
+    assert suggestion(scripted(ck, script), "") == expected
+
+
+def test_suggestion_stops_where_confidence_falls(ck):
+    # 0.9 ** 6 = 0.53 >= 0.5 > 0.9 ** 7
+    assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.5), "") == "abcdef"
+    assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.95), "") == ""
+    # resamples always show something: their confidence counts from the second character
+    assert len(suggestion(scripted(ck, "abcdefghijk", min_confidence=0.5), "", sample=1)) == 7
+
+
+def test_no_suggestion_when_not_confident(ck):
+    sure = Engine(ck, SuggestConfig(min_confidence=0.0))
+    picky = Engine(ck, SuggestConfig(min_confidence=0.999))
+    assert suggestion(sure, "The quick brown") != ""
+    assert suggestion(picky, "zq#") == ""
+    # a higher threshold only shortens a suggestion, it never changes it
+    mid = Engine(ck, SuggestConfig(min_confidence=0.5))
+    assert suggestion(sure, "The quick brown").startswith(suggestion(mid, "The quick brown"))
+
+
+def test_resamples_differ_and_cycle_back(ck):
+    engine = Engine(ck, SuggestConfig(min_confidence=0.0))
+    text = "The cat sat on the"
+    samples = [suggestion(engine, text, sample=k) for k in range(4)]
+    assert len({s[:1] for s in samples}) == 4  # temperature 0: next-best first characters
+    assert [suggestion(engine, text, sample=k) for k in (2, 1, 0)] == samples[2::-1]
+    engine.config.temperature = 1.0
+    hot = [suggestion(engine, text, sample=k) for k in range(6)]
+    assert len(set(hot)) > 1
+    assert [suggestion(Engine(ck, SuggestConfig(temperature=1.0, min_confidence=0.0)), text, sample=k)
+            for k in range(6)] == hot
+
+
+# -- streaming and cancellation ------------------------------------------------------------
+
+
+def test_suggestion_streams_characters(ck):
+    engine = Engine(ck, SuggestConfig(min_confidence=0.0))
+    stream = engine.suggest("The quick brown fox jumps over the", 34)
+    assert len(next(stream)) == 1
+
+
+def test_cancelled_before_start_yields_nothing(ck):
+    engine, counter = make(ck, min_confidence=0.0)
+    assert suggestion(engine, DOC, cancelled=lambda: True) == ""
+    assert counter.steps == 0
+
+
+def test_cancel_mid_stream_stops_at_once(ck):
+    engine, counter = make(ck, min_confidence=0.0)
+    flag = {"stale": False}
+    stream = engine.suggest("The quick brown fox", 19, cancelled=lambda: flag["stale"])
+    first = next(stream)
+    flag["stale"] = True
+    steps = counter.steps
+    assert list(stream) == [] and counter.steps == steps
+    assert first == suggestion(engine, "The quick brown fox")[:1]
+
+
+def test_cancelled_reading_keeps_its_progress(ck):
+    engine, counter = make(ck)
+    calls = {"n": 0}
+
+    def cancel_after_50() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 50
+
+    engine.prepare(DOC, cancelled=cancel_after_50)
+    done = counter.steps
+    assert 40 <= done <= 50
+    engine.prepare(DOC)
+    assert counter.steps - done == len(DOC) - done
+
+
+# -- the editor's rules ----------------------------------------------------------------------
+
+
+def test_consume():
+    assert consume(" the dog", " t") == "he dog"
+    assert consume(" the dog", " the dog") == ""
+    assert consume(" the dog", "x") is None
+    assert consume("abc", "") == "abc"
+
+
+def test_next_word():
+    assert next_word(" the dog") == " the"
+    assert next_word("the dog") == "the"
+    assert next_word("  dog.") == "  dog."
+    assert next_word("") == ""
+    assert next_word("   ") == "   "
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def test_load_by_path_and_name(tiny_checkpoint):
+    engine = Engine.load(str(tiny_checkpoint))
+    assert engine.name == tiny_checkpoint.parent.name
+    with pytest.raises(CheckpointError):
+        Engine.load("no-such-model")
+
+
+def test_gru_model(ck):
+    from tuiwriter.model import CharRNN, ModelConfig
+
+    torch.manual_seed(0)
+    model = CharRNN(ModelConfig(vocab_size=len(ck.vocab), embed=8, hidden=16, layers=2, cell="gru"))
+    gru_ck = checkpoint.Checkpoint(model.config, ck.vocab, dict(model.state_dict()), {})
+    engine = Engine(gru_ck, SuggestConfig(min_confidence=0.0, max_chars=5))
+    assert len(suggestion(engine, "Hello")) == 5

@@ -1,0 +1,273 @@
+"""The completion engine: the ghost text for the text before the cursor, fast and never stale.
+
+Incremental state: the engine remembers the text it has read (`_StateCache.doc`) and the model
+state at every `interval`-th position of it (checkpoints) plus at a few recent positions. A new
+request compares the new text with the remembered one, forgets states past the first difference,
+and steps from the nearest remembered state at or before the cursor: typing a character costs one
+step, a backspace, undo or cursor jump at most `interval - 1` steps once the document has been
+read (`prepare`). Every state comes from the predictor's one `step` function applied from the
+document start, so a cached state is bit-for-bit the state of a full pass (tested).
+
+Decoding memoises its steps on the states (`PState.next`): text typed or accepted along a shown
+suggestion, and going back to an earlier sample, cost no model step.
+
+Suggestion policy (`SuggestConfig`): characters are chosen greedily (temperature 0) or sampled;
+the suggestion stops before a newline, at the whitespace after a sentence end (".", "!", "?",
+plus closing quotes/brackets), at `max_chars`, or before the character where the probability of
+the whole suggestion so far (the product of the model's probabilities of its characters) falls
+below `min_confidence`; so no suggestion at all when even its first character is unlikely.
+
+Resamples (sample=k>0) are alternatives the person asked for, so they always show something:
+at temperature 0 the k-th next-best first character (newline excluded) followed by the most
+likely continuation; above 0 a draw seeded with k. Their confidence is measured after the first
+character. Sample 0 above temperature 0 is a draw seeded with 0: deterministic too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from tuiwriter import checkpoint, store
+from tuiwriter.checkpoint import Checkpoint
+from tuiwriter.predictor import FusedRNN, PState, Predictor
+
+# Chosen by measuring keystroke savings and accept rate (see the engine issue's closing note).
+DEFAULT_MIN_CONFIDENCE = 0.2
+SENTENCE_END = ".!?"
+CLOSERS = "\"')]}"
+SPACES = " \t"
+
+Cancelled = Callable[[], bool]
+
+
+@dataclass
+class SuggestConfig:
+    max_chars: int = 40  # length cap (SPEC default)
+    temperature: float = 0.0  # 0 = most likely characters; range 0.0..2.0
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+
+
+def consume(ghost: str, typed: str) -> str | None:
+    """The editor's rule when `typed` is typed at the cursor while `ghost` is shown: the rest of
+    the ghost if `typed` is a prefix of it (possibly "", then ask for a new one), else None."""
+    return ghost[len(typed):] if ghost.startswith(typed) else None
+
+
+def next_word(ghost: str) -> str:
+    """SPEC 'accept word': the suggestion's leading spaces plus its next run of non-space
+    characters."""
+    i = 0
+    while i < len(ghost) and ghost[i] in SPACES:
+        i += 1
+    while i < len(ghost) and ghost[i] not in SPACES:
+        i += 1
+    return ghost[:i]
+
+
+def common_prefix_len(a: str, b: str) -> int:
+    """Length of the longest common prefix, by C-speed slice compares (no Python char loop)."""
+    n = min(len(a), len(b))
+    if a.startswith(b[:n]) if len(b) <= len(a) else b.startswith(a):
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi+1] != b[:hi+1]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a.startswith(b[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+class _StateCache:
+    """States for prefixes of `doc`, the longest text known to match the document.
+
+    Checkpoints at every multiple of `interval` up to len(doc) are always present (the interval
+    doubles when there would be more than `max_checkpoints`, bounding memory on huge files);
+    `recent` keeps the last few exact positions asked for (with their decoded successors).
+    """
+
+    def __init__(self, predictor: Predictor, interval: int, max_checkpoints: int, recent: int) -> None:
+        self.predictor = predictor
+        self.interval = interval
+        self.max_checkpoints = max_checkpoints
+        self.recent_size = recent
+        self.doc = ""
+        self.checkpoints: dict[int, PState] = {0: predictor.start()}
+        self.recent: OrderedDict[int, PState] = OrderedDict()
+
+    def match(self, text: str) -> None:
+        """Forget every state whose text differs from `text`."""
+        n = common_prefix_len(self.doc, text)
+        if n == len(self.doc):
+            return
+        self.doc = self.doc[:n]
+        self.checkpoints = {p: s for p, s in self.checkpoints.items() if p <= n}
+        for p in [p for p in self.recent if p > n]:
+            del self.recent[p]
+
+    def nearest(self, cursor: int) -> tuple[int, PState]:
+        """The remembered state closest before (or at) `cursor`."""
+        pos = (min(cursor, len(self.doc)) // self.interval) * self.interval
+        state = self.checkpoints[pos]
+        for p, s in self.recent.items():  # at a tie, the recent one: it has decoded successors
+            if pos <= p <= cursor:
+                pos, state = p, s
+        return pos, state
+
+    def remember(self, pos: int, state: PState) -> None:
+        self.recent[pos] = state
+        self.recent.move_to_end(pos)
+        while len(self.recent) > self.recent_size:
+            self.recent.popitem(last=False)
+
+    def read(self, text: str, cursor: int, cancelled: Cancelled | None) -> PState | None:
+        """The state after text[:cursor] (None if cancelled first); `text` must have been matched."""
+        pos, state = self.nearest(cursor)
+        step = self.predictor.step
+        known = len(self.doc)
+        try:
+            for cid in self.predictor.vocab.encode(text[pos:cursor]):
+                if cancelled is not None and cancelled():
+                    self.remember(pos, state)  # the next request goes on from here
+                    return None
+                nxt = state.next.get(cid) if state.next else None
+                state = nxt if nxt is not None else step(state, cid)
+                pos += 1
+                if pos > known and pos % self.interval == 0:
+                    self.checkpoints[pos] = state.bare()
+        finally:
+            if pos > known:
+                self.doc = text[:pos]
+                self._thin()
+        if self.checkpoints.get(cursor) is state:
+            state = state.bare()  # decoding memoises on it: keep checkpoints lean
+        self.remember(cursor, state)
+        return state
+
+    def _thin(self) -> None:
+        while len(self.checkpoints) > self.max_checkpoints:
+            self.interval *= 2
+            self.checkpoints = {p: s for p, s in self.checkpoints.items() if p % self.interval == 0}
+
+
+class Engine:
+    """Suggestions for one model. Not thread-safe: callers make one call at a time
+    (the app runs it in one exclusive thread worker)."""
+
+    def __init__(self, ckpt: Checkpoint, config: SuggestConfig | None = None, name: str = "",
+                 predictor: Predictor | None = None, interval: int = 64,
+                 max_checkpoints: int = 8192) -> None:
+        self.name = name
+        self.config = config or SuggestConfig()
+        self.vocab = ckpt.vocab
+        self.predictor = predictor or FusedRNN(ckpt.build_model(), ckpt.vocab)
+        self._cache = _StateCache(self.predictor, interval, max_checkpoints, recent=16)
+        self._newline = self.vocab.id_of("\n")
+
+    @classmethod
+    def load(cls, spec: str, config: SuggestConfig | None = None) -> "Engine":
+        """spec as in `--model` (store.resolve); raises CheckpointError (one line)."""
+        path = store.resolve(spec)
+        ck = checkpoint.load(path)
+        return cls(ck, config, name=_display_name(spec, path))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _state_at(self, text: str, cursor: int, cancelled: Cancelled | None) -> PState | None:
+        if not 0 <= cursor <= len(text):
+            raise ValueError(f"cursor {cursor} outside the text (length {len(text)})")
+        self._cache.match(text)
+        return self._cache.read(text, cursor, cancelled)
+
+    def prepare(self, text: str, cancelled: Cancelled | None = None) -> None:
+        """Optional warm-up for a freshly opened document: encode it and cache states so a
+        later cursor jump is fast. Safe to skip; cancelling keeps what was read so far."""
+        self._state_at(text, len(text), cancelled)
+
+    def next_char_log_probs(self, text: str, cursor: int) -> torch.Tensor:
+        """Log-probabilities [vocab] of the character after text[:cursor], with the context
+        carried from the document start exactly as for suggestions (used by `tuiwriter eval`)."""
+        state = self._state_at(text, cursor, None)
+        assert state is not None
+        return self.predictor.log_probs(state)
+
+    # -- suggesting ------------------------------------------------------------------------
+
+    def suggest(self, text: str, cursor: int, *, sample: int = 0,
+                cancelled: Cancelled | None = None) -> Iterator[str]:
+        """Bring the state to text[:cursor] (incrementally), then yield the suggestion's
+        characters as they are decoded. An empty iteration means no suggestion (model not
+        confident). Deterministic for (text[:cursor], sample, temperature, max_chars).
+        sample=0 is the first suggestion; sample=k>0 the k-th resample (so the app can cycle
+        back to k-1 and get the same text again). Checks `cancelled()` between model steps
+        and stops early when it turns true. The suggestion never contains a newline (it stops
+        before one) and stops after a sentence end."""
+        state = self._state_at(text, cursor, cancelled)
+        if state is None:
+            return
+        yield from self._decode(state, sample, cancelled)
+
+    def _decode(self, state: PState, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
+        cfg = self.config
+        predictor = self.predictor
+        chars = self.vocab.chars
+        generator = torch.Generator().manual_seed(sample) if cfg.temperature > 0 else None
+        confidence = 1.0
+        ended = False  # just after a sentence end (and any closing quotes)
+        for j in range(cfg.max_chars):
+            if j > 0:
+                if cancelled is not None and cancelled():
+                    return
+                state = self._advance(state, cid)
+            logp = predictor.log_probs(state)
+            cid = self._choose(logp, sample, first=j == 0, generator=generator)
+            ch = chars[cid]
+            if ch == "\n" or (ended and ch in SPACES):
+                return
+            ended = ch in SENTENCE_END or (ended and ch in CLOSERS)
+            if not (sample > 0 and j == 0):
+                confidence *= math.exp(float(logp[cid]))
+                if confidence < cfg.min_confidence:
+                    return
+            if cancelled is not None and cancelled():
+                return
+            yield ch
+
+    def _advance(self, state: PState, cid: int) -> PState:
+        """One decoding step, memoised on the state so it is never computed twice."""
+        if state.next is None:
+            state.next = {}
+        nxt = state.next.get(cid)
+        if nxt is None:
+            nxt = state.next[cid] = self.predictor.step(state, cid)
+        return nxt
+
+    def _choose(self, logp: torch.Tensor, sample: int, first: bool,
+                generator: torch.Generator | None) -> int:
+        """The next character id: most likely, k-th alternative, or a seeded draw (never id 0,
+        the unknown symbol; never a newline as a resample's first character)."""
+        temperature = self.config.temperature
+        if generator is None:
+            if sample == 0 or not first:
+                return int(torch.argmax(logp[1:])) + 1
+            order = [i for i in torch.argsort(logp, descending=True).tolist() if i not in (0, self._newline)]
+            return order[sample % len(order)]
+        weights = torch.softmax(logp / temperature, dim=0)
+        weights[0] = 0.0
+        if sample > 0 and first and self._newline > 0:
+            weights[self._newline] = 0.0
+        return int(torch.multinomial(weights, 1, generator=generator))
+
+
+def _display_name(spec: str, path: Path) -> str:
+    """What the status bar shows: the model's name, or a checkpoint file's folder/stem."""
+    if spec == store.DEFAULT or (store.NAME_RE.match(spec) and not Path(spec).exists()):
+        return spec
+    return path.parent.name if path.name == store.CHECKPOINT_FILE else path.stem

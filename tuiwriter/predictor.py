@@ -1,0 +1,195 @@
+"""The predictor seam: the one object the engine asks for "state after this character" and
+"distribution of the next character".
+
+At batch size 1 on a CPU the cost of a step is framework overhead and weight traffic, not
+arithmetic, so `FusedRNN` advances the model with a hand-fused cell on the module's own weights:
+gate rows reordered once so the sigmoid gates are contiguous, layer 1's input projection
+(embedding @ W_ih^T + both biases) precomputed as a [vocab, gates] table so a character costs a
+row lookup, in-place `addmv` into one preallocated gate buffer, inference mode throughout.
+Training keeps the stock `nn.LSTM`; `ModulePredictor` calls it per character and exists as the
+reference and for the speed comparison (`python -m tuiwriter.bench`).
+
+Every state the engine caches comes from the same `step`, so a state reached through cached
+checkpoints is bit-for-bit the state of a full pass from the document start.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import torch
+
+from tuiwriter.model import CharRNN
+from tuiwriter.vocab import Vocab
+
+
+class PState:
+    """The recurrent state after some text; never mutated once made, so it can be cached.
+
+    `h` (and `c` for an LSTM) are [layers, hidden]; `logp` caches the next-character
+    log-probabilities once computed; `next` (filled by the engine while it decodes) maps a
+    character id to the state after it, so text typed or accepted along a decoded suggestion
+    costs no model step.
+    """
+
+    __slots__ = ("h", "c", "logp", "next")
+
+    def __init__(self, h: torch.Tensor, c: torch.Tensor | None) -> None:
+        self.h = h
+        self.c = c
+        self.logp: torch.Tensor | None = None
+        self.next: dict[int, PState] | None = None
+
+    def bare(self) -> "PState":
+        """The same state without decoded successors (what long-lived caches keep)."""
+        s = PState(self.h, self.c)
+        s.logp = self.logp
+        return s
+
+    def nbytes(self) -> int:
+        n = self.h.numel() + (self.c.numel() if self.c is not None else 0)
+        return n * self.h.element_size()
+
+
+class Predictor(Protocol):
+    """What the engine needs from a model: a start state, one step, a next-char distribution."""
+
+    vocab: Vocab
+
+    def start(self) -> PState:
+        """The state at the start of a document (before its first character)."""
+
+    def step(self, state: PState, char_id: int) -> PState:
+        """The state after reading one more character."""
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        """Log-probabilities [vocab] of the character after `state` (cached on the state)."""
+
+
+def advance(predictor: Predictor, state: PState, ids: Sequence[int]) -> PState:
+    """Read several characters one step at a time (the same steps typing would take)."""
+    for i in ids:
+        state = predictor.step(state, i)
+    return state
+
+
+class _HeadMixin:
+    """The shared output layer: logits = W h_top + b, as log-probabilities, cached on the state."""
+
+    _head_w: torch.Tensor
+    _head_b: torch.Tensor
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        if state.logp is None:
+            with torch.inference_mode():
+                logits = torch.addmv(self._head_b, self._head_w, state.h[-1])
+                state.logp = torch.log_softmax(logits, dim=0)
+        return state.logp
+
+
+class FusedRNN(_HeadMixin):
+    """A fused single-character step for `CharRNN` (LSTM or GRU), on copies of its weights."""
+
+    def __init__(self, model: CharRNN, vocab: Vocab) -> None:
+        cfg = model.config
+        self.vocab = vocab
+        self.cell = cfg.cell
+        self.layers = cfg.layers
+        self.hidden = H = cfg.hidden
+        with torch.inference_mode():
+            rnn = model.rnn
+            p = lambda name: getattr(rnn, name).detach().float().clone()  # noqa: E731
+            emb = model.embed.weight.detach().float()
+            self._head_w = model.head.weight.detach().float().contiguous().clone()
+            self._head_b = model.head.bias.detach().float().clone()
+            order = self._gate_order(H) if self.cell == "lstm" else torch.arange(3 * H)
+            w_ih = [p(f"weight_ih_l{k}")[order].contiguous() for k in range(cfg.layers)]
+            w_hh = [p(f"weight_hh_l{k}")[order].contiguous() for k in range(cfg.layers)]
+            b_ih = [p(f"bias_ih_l{k}")[order] for k in range(cfg.layers)]
+            b_hh = [p(f"bias_hh_l{k}")[order] for k in range(cfg.layers)]
+            if self.cell == "lstm":
+                # Both biases fold into one; layer 1's input side becomes a table row.
+                self._table = (emb @ w_ih[0].T + b_ih[0] + b_hh[0]).contiguous()
+                self._b = [b_ih[k] + b_hh[k] for k in range(cfg.layers)]
+            else:
+                # GRU: the hidden bias of the candidate gate sits inside r * (...), so keep apart.
+                self._table = (emb @ w_ih[0].T + b_ih[0]).contiguous()
+                self._b = b_ih
+                self._b_hh = b_hh
+            self._w_ih = w_ih
+            self._w_hh = w_hh
+        gates = (4 if self.cell == "lstm" else 3) * H
+        self._g = torch.empty(gates)  # preallocated gate buffer, reused by every step
+        self._gh = torch.empty(gates)
+        self._tmp = torch.empty(H)
+
+    @staticmethod
+    def _gate_order(H: int) -> torch.Tensor:
+        """LSTM rows i,f,g,o -> i,f,o,g so one sigmoid covers three gates (GRU keeps r,z,n)."""
+        return torch.cat([torch.arange(0, 2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
+
+    def start(self) -> PState:
+        h = torch.zeros(self.layers, self.hidden)
+        return PState(h, torch.zeros(self.layers, self.hidden) if self.cell == "lstm" else None)
+
+    def step(self, state: PState, char_id: int) -> PState:
+        with torch.inference_mode():
+            if self.cell == "lstm":
+                return self._lstm_step(state, char_id)
+            return self._gru_step(state, char_id)
+
+    def _lstm_step(self, state: PState, char_id: int) -> PState:
+        H = self.hidden
+        h_old, c_old = state.h, state.c
+        h = torch.empty_like(h_old)
+        c = torch.empty_like(c_old)
+        g = self._g
+        for k in range(self.layers):
+            if k == 0:
+                torch.addmv(self._table[char_id], self._w_hh[0], h_old[0], out=g)
+            else:
+                torch.addmv(self._b[k], self._w_ih[k], h[k - 1], out=g)
+                g.addmv_(self._w_hh[k], h_old[k])
+            g[: 3 * H].sigmoid_()
+            g[3 * H :].tanh_()
+            ck = c[k]
+            torch.mul(g[H : 2 * H], c_old[k], out=ck)  # f * c
+            ck.addcmul_(g[:H], g[3 * H :])  # + i * g
+            torch.tanh(ck, out=h[k])
+            h[k].mul_(g[2 * H : 3 * H])  # o * tanh(c)
+        return PState(h, c)
+
+    def _gru_step(self, state: PState, char_id: int) -> PState:
+        H = self.hidden
+        h_old = state.h
+        h = torch.empty_like(h_old)
+        gh = self._gh
+        for k in range(self.layers):
+            gi = self._table[char_id] if k == 0 else torch.addmv(self._b[k], self._w_ih[k], h[k - 1], out=self._g)
+            torch.addmv(self._b_hh[k], self._w_hh[k], h_old[k], out=gh)
+            rz = gh[: 2 * H].add_(gi[: 2 * H]).sigmoid_()
+            n = self._tmp
+            torch.addcmul(gi[2 * H :], rz[:H], gh[2 * H :], out=n).tanh_()
+            # h' = (1 - z) * n + z * h = n + z * (h - n)
+            torch.sub(h_old[k], n, out=h[k])
+            h[k].mul_(rz[H:]).add_(n)
+        return PState(h, None)
+
+
+class ModulePredictor(_HeadMixin):
+    """The reference: the stock module called once per character (slow; for tests and bench)."""
+
+    def __init__(self, model: CharRNN, vocab: Vocab) -> None:
+        self.vocab = vocab
+        self.model = model
+        self._head_w = model.head.weight.detach().float()
+        self._head_b = model.head.bias.detach().float()
+
+    def start(self) -> PState:
+        s = self.model.init_state(1)
+        return PState(s[0][:, 0], s[1][:, 0] if len(s) > 1 else None)
+
+    def step(self, state: PState, char_id: int) -> PState:
+        rnn_state = (state.h[:, None], state.c[:, None]) if state.c is not None else (state.h[:, None],)
+        _, new = self.model.step(torch.tensor([char_id]), rnn_state)
+        return PState(new[0][:, 0], new[1][:, 0] if len(new) > 1 else None)
