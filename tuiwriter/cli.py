@@ -114,7 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _name_from(path: str) -> str:
     import re
 
-    stem = Path(path.rstrip("/")).expanduser().resolve().stem or "notes"
+    stem = Path(os.path.abspath(os.path.expanduser(path))).stem or "notes"
     return re.sub(r"[^A-Za-z0-9._-]", "-", stem).strip("-._")[:64] or "notes"
 
 

@@ -37,6 +37,7 @@ class ModelConfig:
 SIZES: dict[str, dict] = {
     "tiny": dict(embed=16, hidden=48, layers=1),
     "small": dict(embed=32, hidden=256, layers=2),
+    "medium": dict(embed=48, hidden=384, layers=2),
     "base": dict(embed=64, hidden=512, layers=2),
     "large": dict(embed=64, hidden=768, layers=2),
 }

@@ -36,7 +36,7 @@ def _describe(p: TrainProgress) -> str:
 
 
 def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> int:
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     err.print(f"corpus: {data.summary()}")
     for path, why in data.skipped[:10]:
         err.print(f"  skipped {path} ({why})")

@@ -1,0 +1,164 @@
+"""The command line as a person meets it: one-line errors, training, generation, listing."""
+
+import os
+import pickle
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import tiny_text
+from tuiwriter import checkpoint
+from tuiwriter.cli import main
+
+
+def _one_line_error(capsys, argv, code=None):
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc != 0 if code is None else rc == code
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tuiwriter: error:"), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture
+def notes(tmp_path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.md").write_text(tiny_text(20))
+    return folder
+
+
+def _install(ck: Path, name: str) -> None:
+    folder = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / name
+    folder.mkdir(parents=True)
+    shutil.copy(ck, folder / "model.safetensors")
+
+
+def test_bad_input_gives_one_line_errors(capsys, tmp_path, notes):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bins").mkdir()
+    (tmp_path / "bins" / "x.bin").write_bytes(b"\x00\xff" * 500)
+    (tmp_path / "small.md").write_text("too short")
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    assert "no such file" in _one_line_error(capsys, ["train", str(tmp_path / "missing")])
+    assert "empty folder" in _one_line_error(capsys, ["train", str(tmp_path / "empty")])
+    assert "binary" in _one_line_error(capsys, ["train", str(tmp_path / "bins")])
+    assert "symlink loop" in _one_line_error(capsys, ["train", str(tmp_path / "loop")])
+    assert "too small" in _one_line_error(capsys, ["train", str(tmp_path / "small.md")])
+    assert "--minutes" in _one_line_error(capsys, ["train", str(notes), "--minutes", "-1"], code=2)
+    assert "invalid choice" in _one_line_error(capsys, ["train", str(notes), "--size", "huge"], code=2)
+    assert "between 0 and 2" in _one_line_error(capsys, ["generate", "--temperature", "9"], code=2)
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "notes").exists()
+
+
+def test_broken_checkpoints_give_one_line_errors(capsys, tmp_path, tiny_checkpoint):
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes(tiny_checkpoint.read_bytes()[:300])
+    assert "not a tuiwriter checkpoint" in _one_line_error(capsys, ["generate", "--model", str(truncated)])
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(pickle.dumps(Evil()))
+    assert "not a tuiwriter checkpoint" in _one_line_error(capsys, ["generate", "--model", str(evil)])
+    assert "not a tuiwriter checkpoint" in _one_line_error(capsys, ["eval", str(evil), "--model", str(evil)])
+    assert not marker.exists()
+    assert "no model named" in _one_line_error(capsys, ["generate", "--model", "nosuchmodel"])
+
+
+def test_invalid_utf8_file_is_skipped_with_a_note_when_others_remain(capsys, notes):
+    (notes / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    rc = main(["train", str(notes), "--model", "n", "--size", "tiny", "--minutes", "0.05", "--threads", "1"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "latin1.txt (not valid UTF-8)" in captured.err
+    assert "saved n" in captured.out
+
+
+def test_generate_is_repeatable_with_a_seed(capsys, tiny_checkpoint):
+    _install(tiny_checkpoint, "tiny")
+    outs = []
+    for _ in range(2):
+        assert main(["generate", "--model", "tiny", "--prompt", "The cat", "--length", "80", "--seed", "3",
+                     "--temperature", "0.8"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0].startswith("The cat") and len(outs[0]) >= 80
+    assert main(["generate", "--model", "tiny", "--prompt", "The cat", "--temperature", "0", "--length", "20"]) == 0
+    assert capsys.readouterr().out.startswith("The cat sat on the ")
+
+
+def test_models_lists_and_marks_the_active_model(capsys, tiny_checkpoint):
+    _install(tiny_checkpoint, "mine")
+    assert main(["models", "--use", "mine"]) == 0
+    capsys.readouterr()
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if " mine " in line + " ")
+    assert row.startswith("*") and "tiny test text" in row
+    assert main(["models", "--delete", "mine"]) == 2  # the active one is kept
+    capsys.readouterr()
+
+
+def test_an_existing_model_is_not_overwritten_by_accident(capsys, notes, tiny_checkpoint):
+    _install(tiny_checkpoint, "keep")
+    before = (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter/models/keep/model.safetensors").read_bytes()
+    assert "exists" in _one_line_error(capsys, ["train", str(notes), "--model", "keep"])
+    after = (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter/models/keep/model.safetensors").read_bytes()
+    assert before == after
+
+
+def _start_training(notes, name, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tuiwriter", "train", str(notes), "--model", name, "--size", "tiny",
+         "--threads", "1", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.2)
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_best_model(notes):
+    ck = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter/models/run/model.safetensors"
+    proc = _start_training(notes, "run", "--minutes", "3")
+    _wait_for(ck)  # the first validation (10 s in) saved a model
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "stopping" in err and "saved run" in out and "Traceback" not in err
+    assert checkpoint.load(ck).training["val_loss"] > 0
+
+
+def test_kill_9_leaves_the_previous_best_checkpoint_loadable(notes):
+    ck = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter/models/run/model.safetensors"
+    proc = _start_training(notes, "run", "--minutes", "3")
+    _wait_for(ck)
+    first = checkpoint.load(ck).training
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert checkpoint.load(ck).training["val_loss"] <= first["val_loss"]
+    leftovers = [p.name for p in ck.parent.iterdir() if p.name.endswith(".tmp")]
+    # a temp file from an interrupted write may remain, but never in place of the model
+    assert all(name.startswith(".") for name in leftovers)
+    # and the run can be resumed from there
+    proc = _start_training(notes, "run", "--minutes", "0.05", "--resume")
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+
+
+def test_python_dash_m_and_help_work():
+    out = subprocess.run([sys.executable, "-m", "tuiwriter", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "train" in out.stdout and "generate" in out.stdout
