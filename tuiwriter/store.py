@@ -22,8 +22,11 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def shipped_default() -> Path:
-    """The default model inside the installed package (`models/` at the repo root)."""
-    return Path(str(resources.files("tuiwriter.models").joinpath("default.safetensors")))
+    """The default model: `models/` at the repo root, installed as the `tuiwriter.models` package."""
+    try:
+        return Path(str(resources.files("tuiwriter.models").joinpath("default.safetensors")))
+    except ModuleNotFoundError:  # running from a source tree that was not installed
+        return Path(__file__).resolve().parent.parent / "models" / "default.safetensors"
 
 
 def check_name(name: str) -> str:
