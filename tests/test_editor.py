@@ -1,0 +1,157 @@
+"""The ghost text as a person meets it: it appears, Tab and Ctrl+Right take it, Esc and cursor
+moves clear it, typing through it consumes it, resampling changes it, and it is never stale."""
+
+from __future__ import annotations
+
+import pytest
+from editor_helpers import make_app, model_ready, settled, type_text
+
+from tuiwriter.editor import GhostEditor
+from tuiwriter.engine import next_word
+from tuiwriter.settings import Settings
+
+PROMPT = "The dog ran to the"
+
+
+async def _ghost_after(pilot, app, text: str = PROMPT) -> str:
+    """Type `text`, then the model's whole suggestion there (typing along a ghost only trims
+    it, so ask afresh to get a suggestion measured from the end of `text`)."""
+    await model_ready(pilot, app)
+    await type_text(pilot, text)
+    await settled(pilot, app)
+    app.editor.refresh_suggestion()
+    ghost = await settled(pilot, app)
+    assert ghost, f"the tiny model suggested nothing after {text!r}"
+    return ghost
+
+
+async def test_suggestion_appears_and_tab_accepts_it(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app)
+        assert app.editor.text == PROMPT  # ghost text is not part of the document
+        await pilot.press("tab")
+        assert app.editor.text == PROMPT + ghost
+
+
+async def test_ctrl_right_accepts_exactly_one_word(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app, "The quick brown")
+        word = next_word(ghost)
+        await pilot.press("ctrl+right")
+        assert app.editor.text == "The quick brown" + word
+        assert word.strip() and " " not in word.strip()
+
+
+async def test_escape_clears_and_nothing_stale_comes_back(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ghost_after(pilot, app)
+        await pilot.press("escape")
+        assert app.editor.ghost == ""
+        await pilot.pause(0.2)
+        assert app.editor.ghost == ""
+        assert app.editor.text == PROMPT
+
+
+async def test_cursor_movement_clears_the_ghost_and_right_does_not_insert_it(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app)
+        await pilot.press("left")
+        assert app.editor.ghost == ""  # mid-line: no suggestion at all
+        await settled(pilot, app)
+        assert app.editor.ghost == ""
+        await pilot.press("right")
+        assert app.editor.text == PROMPT  # TextArea's Right would have inserted a ghost
+        assert await settled(pilot, app) == ghost  # back at the end: the same suggestion
+
+
+async def test_undo_recomputes_instead_of_keeping_the_old_ghost(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ghost_after(pilot, app, "The cat")
+        await type_text(pilot, " sat on")
+        assert await settled(pilot, app)
+        await pilot.press("ctrl+z")
+        assert app.editor.text != "The cat sat on"
+        assert app.editor.ghost == ""  # the old ghost belonged to text that is gone
+        after_undo = await settled(pilot, app)
+        app.editor.refresh_suggestion()
+        assert await settled(pilot, app) == after_undo  # what a fresh request gives there
+
+
+async def test_typing_the_ghost_consumes_it_without_a_new_request(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app, "The quick brown")
+        assert len(ghost) >= 2
+        await type_text(pilot, ghost[0])
+        assert app.editor.ghost == ghost[1:]
+        assert not app.editor.busy  # trimmed in place: no recompute, no flicker
+
+
+async def test_typing_something_else_replaces_the_ghost(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app, "The quick brown")
+        other = "Z" if not ghost.startswith("Z") else "Q"
+        await type_text(pilot, other)
+        assert not app.editor.ghost.startswith(ghost[1:]) or not ghost[1:]
+        await settled(pilot, app)
+        assert app.editor.text == "The quick brown" + other
+
+
+async def test_resample_changes_the_suggestion_and_previous_brings_it_back(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first = await _ghost_after(pilot, app)
+        await pilot.press("ctrl+n")
+        second = await settled(pilot, app)
+        assert second and second != first
+        await pilot.press("ctrl+b")
+        assert await settled(pilot, app) == first
+
+
+async def test_tab_indents_when_there_is_no_suggestion(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, settings=Settings(suggestions=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await pilot.press("tab")
+        assert app.editor.text.strip() == "" and len(app.editor.text) > 0
+
+
+async def test_stale_characters_from_an_old_request_are_dropped(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ghost_after(pilot, app)
+        editor = app.editor
+        old = editor._generation
+        await type_text(pilot, "x")
+        editor.post_message(GhostEditor.Chunk(old, "STALE", done=False))
+        await settled(pilot, app)
+        assert "STALE" not in editor.ghost
+
+
+async def test_ghost_only_shows_what_fits_on_the_row(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(30, 12)) as pilot:
+        await model_ready(pilot, app)
+        await type_text(pilot, "The quick brown fox jumps")
+        ghost = await settled(pilot, app)
+        editor = app.editor
+        x = editor.wrapped_document.location_to_offset(editor.cursor_location).x
+        assert x + len(ghost) < editor.scrollable_content_region.width
+        assert "\n" not in ghost
+
+
+@pytest.mark.parametrize("remap", [{"accept": "ctrl+j"}])
+async def test_keys_are_remappable(tiny_checkpoint, remap):
+    settings = Settings()
+    settings.keys.update(remap)
+    app = make_app(tiny_checkpoint, settings=settings)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app)
+        await pilot.press("ctrl+j")
+        assert app.editor.text == PROMPT + ghost

@@ -1,0 +1,477 @@
+"""The tuiwriter App: the editor pane, the status bar, the footer, and what ties them to files,
+settings, crash recovery and the model.
+
+Start-up order matters: the screen is painted and typeable first; only after the first refresh
+does a thread worker import torch and load the model, and suggestions start when it is ready.
+Hooks for the training work (issue 5): `action_train` / `train_screen_factory`, the "Switch
+model" command / `models_screen_factory`, `status.training`, `swap_engine`, `quit_concerns`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, TextArea
+
+from tuiwriter import documents, recovery
+from tuiwriter.dialogs import HelpScreen, ModelPicker, PathPrompt, recovery_prompt, unsaved_changes
+from tuiwriter.editor import GhostEditor
+from tuiwriter.settings import DEFAULT_KEYS, Settings
+from tuiwriter.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from tuiwriter.engine import Engine
+
+NO_MODEL_HINT = "train one with `tuiwriter train PATH --model NAME` or Ctrl+T"
+TEMPERATURE_STEP = 0.1
+LANGUAGES = {".md": "markdown", ".markdown": "markdown", ".py": "python", ".toml": "toml",
+             ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".html": "html", ".css": "css",
+             ".js": "javascript", ".rs": "rust", ".go": "go", ".sh": "bash", ".sql": "sql",
+             ".java": "java", ".xml": "xml"}
+
+
+def _trace(event: str, **extra: object) -> None:
+    """Start-up figures for measurement: one JSON line per event when TUIWRITER_TRACE is set."""
+    target = os.environ.get("TUIWRITER_TRACE")
+    if target:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"event": event, "t": time.time(), **extra}) + "\n")
+
+
+class TuiwriterApp(App[None]):
+    """A calm editor with the model's continuation as ghost text."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tuiwriter"
+    BINDINGS = [
+        Binding("alt+up", "temperature_up", "Hotter", id="temperature_up",
+                tooltip="Temperature up by 0.1: more surprising suggestions"),
+        Binding("alt+down", "temperature_down", "Colder", id="temperature_down",
+                tooltip="Temperature down by 0.1 (0 = the most likely characters)"),
+        Binding("ctrl+s", "save", "Save", id="save", tooltip="Save the file"),
+        Binding("ctrl+o", "open", "Open", id="open", show=False, tooltip="Open another file"),
+        Binding("ctrl+t", "train", "Train", id="train",
+                tooltip="Train a model on your files, in the background"),
+        Binding("ctrl+g", "toggle_suggestions", "Suggestions", id="toggle_suggestions", show=False,
+                tooltip="Turn suggestions on or off"),
+        Binding("f1", "help", "Help", id="help", tooltip="Every key and what it does"),
+    ]
+
+    def __init__(self, document: documents.Document, settings: Settings,
+                 settings_warning: str | None = None, model: str | None = None,
+                 load_model: bool = True) -> None:
+        super().__init__()
+        self.document = document
+        self.settings = settings
+        self.settings_warning = settings_warning
+        self.model_spec = model or settings.model
+        self.load_model_at_start = load_model
+        self.engine: Engine | None = None
+        self.dirty = False
+        self._saved_text = document.text
+        self.recorder = recovery.Recorder(document.path)
+        self._autosaving = False
+        self.train_screen_factory: Callable[[], Screen] | None = None
+        self.models_screen_factory: Callable[[], Screen] | None = None
+        self.started_at = time.monotonic()
+        self.painted_at: float | None = None
+        self.model_ready_at: float | None = None
+
+    # ----- layout and start-up ------------------------------------------------------------
+    @property
+    def editor(self) -> GhostEditor:
+        return self.query_one("#editor", GhostEditor)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def compose(self) -> ComposeResult:
+        yield GhostEditor(self.document.text, id="editor")
+        yield StatusBar()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        remapped = {k: v for k, v in self.settings.keys.items() if DEFAULT_KEYS.get(k) != v}
+        if remapped:
+            self.set_keymap(remapped)
+        editor = self.editor
+        self._set_language(self.document.path)
+        editor.temperature = self.settings.temperature
+        editor.max_chars = self.settings.max_suggestion_chars
+        editor.enabled = self.settings.suggestions
+        editor.loading_model = self.load_model_at_start
+        editor.focus()
+        status = self.status
+        status.file_name = self.document.name
+        status.model = self.model_spec
+        status.temperature = self.settings.temperature
+        status.state = editor._idle_state()
+        if self.settings_warning:
+            self.notify(f"{self.settings_warning}; using defaults for those settings",
+                        title="config.toml", severity="warning", timeout=10)
+        interval = max(0.25, self.settings.autosave_seconds / 2)
+        self.set_interval(interval, self._autosave_tick)
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.painted_at = time.monotonic()
+        _trace("painted", torch_loaded="torch" in sys.modules)
+        self._offer_recovery()
+        if self.load_model_at_start:
+            self.load_model(self.model_spec)
+
+    def _set_language(self, path: Path | None) -> None:
+        """Syntax highlighting where Textual has the grammar installed; plain text otherwise."""
+        language = LANGUAGES.get(path.suffix.lower()) if path else None
+        editor = self.editor
+        language = language if language in editor.available_languages else None
+        if editor.language != language:  # setting it reloads the document (cursor to 0,0)
+            editor.language = language
+
+    # ----- the model ----------------------------------------------------------------------
+    def load_model(self, spec: str, remember: bool = False) -> None:
+        """Load `spec` in a thread worker; suggestions switch to it when it is ready."""
+        self.status.model = spec
+        if self.engine is None:
+            self.editor.loading_model = True
+            self.status.state = "loading"
+        self.run_worker(partial(self._load_engine, spec, remember), name="load-model",
+                        group="model", thread=True, exclusive=True, exit_on_error=False)
+
+    def _load_engine(self, spec: str, remember: bool) -> None:
+        """Worker thread: the first import of torch happens here, after the first paint."""
+        try:
+            from tuiwriter.engine import Engine, SuggestConfig
+
+            config = SuggestConfig(max_chars=self.settings.max_suggestion_chars,
+                                   temperature=self.settings.temperature)
+            if self.settings.min_confidence > 0:
+                config.min_confidence = self.settings.min_confidence
+            engine = Engine.load(spec, config)
+        except Exception as exc:  # noqa: BLE001 - any failure is a message, never a crash
+            self.call_from_thread(self._model_failed, spec, str(exc).splitlines()[0] if str(exc) else
+                                  type(exc).__name__)
+            return
+        self.call_from_thread(self._model_loaded, engine, spec, remember)
+
+    def _model_loaded(self, engine: Engine, spec: str, remember: bool) -> None:
+        self.swap_engine(engine)
+        if self.model_ready_at is None:
+            self.model_ready_at = time.monotonic()
+            _trace("model_ready", model=engine.name)
+        if remember and spec != self.settings.model:
+            from tuiwriter import settings as settings_module
+
+            self.settings.model = spec
+            try:
+                settings_module.save(self.settings)
+            except OSError as exc:
+                self.notify(f"could not remember the model: {exc}", severity="warning")
+            self.notify(f"suggestions now come from {engine.name or spec}")
+
+    def _model_failed(self, spec: str, reason: str) -> None:
+        if self.engine is not None:
+            self.notify(f"kept {self.engine.name}: cannot load {spec!r}: {reason}", severity="error")
+            self.status.model = self.engine.name
+            return
+        self.editor.loading_model = False
+        self.editor.refresh_suggestion()
+        self.status.model = "none"
+        self.status.state = "no model"
+        if spec == "default":
+            message = f"No model yet: {NO_MODEL_HINT}. The editor works without one."
+        else:
+            message = f"Cannot load model {spec!r}: {reason}. {NO_MODEL_HINT.capitalize()}."
+        self.notify(message, title="suggestions", severity="warning", timeout=12)
+
+    def swap_engine(self, engine: Engine) -> None:
+        """Use `engine` from the next suggestion on (UI thread). The request in flight is
+        cancelled and its characters dropped, so no suggestion ever mixes two models."""
+        self.engine = engine
+        self.editor.set_engine(engine)
+        self.status.model = engine.name or self.model_spec
+
+    # ----- status -------------------------------------------------------------------------
+    def on_ghost_editor_state_changed(self, message: GhostEditor.StateChanged) -> None:
+        self.status.state = message.state
+        if message.state == "on" and self.editor.first_suggestion_at and not getattr(
+                self, "_first_traced", False):
+            self._first_traced = True
+            _trace("first_suggestion")
+
+    def on_text_area_changed(self, message: TextArea.Changed) -> None:
+        if not self.dirty and self.editor.text != self._saved_text:
+            self.dirty = True
+            self.status.dirty = True
+
+    # ----- keys ---------------------------------------------------------------------------
+    def _set_temperature(self, value: float) -> None:
+        value = round(min(2.0, max(0.0, value)), 1)
+        self.settings.temperature = value
+        self.editor.set_temperature(value)
+        self.status.temperature = value
+
+    def action_temperature_up(self) -> None:
+        """Alt+Up: sample hotter (more surprising suggestions)."""
+        self._set_temperature(self.settings.temperature + TEMPERATURE_STEP)
+
+    def action_temperature_down(self) -> None:
+        """Alt+Down: sample colder (0 = the most likely characters)."""
+        self._set_temperature(self.settings.temperature - TEMPERATURE_STEP)
+
+    def action_toggle_suggestions(self) -> None:
+        enabled = not self.editor.enabled
+        self.editor.set_enabled(enabled)
+        self.notify(f"suggestions {'on' if enabled else 'off'}", timeout=2)
+
+    def action_help(self) -> None:
+        from tuiwriter.paths import config_path
+
+        self.push_screen(HelpScreen(self.key_rows(), str(config_path())))
+
+    def key_rows(self) -> list[tuple[str, str]]:
+        """(key, what it does) for every tuiwriter action as currently mapped, SPEC order."""
+        found: dict[str, tuple[str, str]] = {}
+        for node in (self, self.editor):
+            for bindings in node._bindings.key_to_bindings.values():
+                for binding in bindings:
+                    if binding.id in DEFAULT_KEYS and binding.id not in found:
+                        found[binding.id] = (self.get_key_display(binding),
+                                             binding.tooltip or binding.description)
+        keymap = self._keymap
+        rows = []
+        for action in DEFAULT_KEYS:
+            if action in found:
+                key, what = found[action]
+                if action in keymap:
+                    key = self.get_key_display(Binding(keymap[action].split(",")[0], action))
+                rows.append((key, what))
+        rows.append((self.get_key_display(Binding(self.COMMAND_PALETTE_BINDING, "")), "Command palette"))
+        for bindings in self._bindings.key_to_bindings.values():
+            rows.extend((self.get_key_display(b), "Quit") for b in bindings if b.action == "quit")
+        return rows
+
+    def action_train(self) -> None:
+        """Ctrl+T: train on files from inside the editor (screen supplied by the training work)."""
+        if self.train_screen_factory is None:
+            self.notify("Training from the editor is not available in this build: "
+                        "run `tuiwriter train PATH --model NAME` in a shell.", severity="warning")
+            return
+        self.push_screen(self.train_screen_factory())
+
+    def action_switch_model(self) -> None:
+        if self.models_screen_factory is not None:
+            self.push_screen(self.models_screen_factory())
+            return
+        self.run_worker(self._list_models, name="list-models", group="models", thread=True,
+                        exit_on_error=False)
+
+    def _list_models(self) -> None:
+        from tuiwriter import store
+
+        rows = []
+        for info in store.list_models():
+            if info.error:
+                continue
+            bpc = f"{info.val_bpc:.2f} bpc" if info.val_bpc is not None else ""
+            rows.append((info.name, " · ".join(x for x in (bpc, info.trained_on) if x)))
+        self.call_from_thread(self._pick_model, rows)
+
+    def _pick_model(self, rows: list[tuple[str, str]]) -> None:
+        if not rows:
+            self.notify(f"No models yet: {NO_MODEL_HINT}.", severity="warning")
+            return
+        active = self.engine.name if self.engine else ""
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.load_model(name, remember=True)
+
+        self.push_screen(ModelPicker(rows, active), chosen)
+
+    # ----- files --------------------------------------------------------------------------
+    def action_save(self) -> None:
+        """Ctrl+S: write the file atomically (asks for a name the first time if untitled)."""
+        self.save()
+
+    def save(self, then: Callable[[], None] | None = None) -> None:
+        if self.document.path is None:
+            self.action_save_as(then)
+            return
+        self._write(self.document.path, then)
+
+    def action_save_as(self, then: Callable[[], None] | None = None) -> None:
+        initial = str(self.document.path) if self.document.path else ""
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._write(path, then)
+
+        self.push_screen(PathPrompt("Save as", initial), chosen)
+
+    def _write(self, path: Path, then: Callable[[], None] | None) -> None:
+        text = self.editor.text
+        try:
+            written = documents.save_document(self.document, text, path)
+        except documents.DocumentError as exc:
+            self.notify(str(exc), title="not saved", severity="error", timeout=10)
+            return
+        if self.recorder.path != written:
+            self.recorder.retarget(written)
+        self.recorder.discard()
+        self._saved_text = text
+        self.dirty = False
+        self.status.dirty = False
+        self.status.file_name = self.document.name
+        self._set_language(written)
+        self.notify(f"saved {written}", timeout=2)
+        if then is not None:
+            then()
+
+    def action_open(self) -> None:
+        """Ctrl+O: open another file (asks about unsaved changes first)."""
+        self._unless_unsaved("Open another file?", lambda: self.push_screen(
+            PathPrompt("Open file"), self._open_path))
+
+    def _open_path(self, path: Path | None) -> None:
+        if path is None:
+            return
+        try:
+            doc = documents.open_document(path)
+        except documents.DocumentError as exc:
+            self.notify(str(exc), title="cannot open", severity="error", timeout=10)
+            return
+        self.recorder.discard()
+        self.document = doc
+        self.recorder = recovery.Recorder(doc.path)
+        self._saved_text = doc.text
+        editor = self.editor
+        self._set_language(doc.path)
+        editor.load_text(doc.text)
+        editor.move_cursor(editor.document.end)
+        self.dirty = False
+        self.status.dirty = False
+        self.status.file_name = doc.name
+        self._offer_recovery()
+
+    def _unless_unsaved(self, question: str, proceed: Callable[[], None]) -> None:
+        """Run `proceed` now, or after the person saves or discards their unsaved changes."""
+        reasons = self.quit_concerns()
+        if not reasons:
+            proceed()
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "save":
+                self.save(then=proceed)
+            elif answer == "discard":
+                self.recorder.discard()
+                proceed()
+
+        self.push_screen(unsaved_changes(question, reasons), answered)
+
+    def quit_concerns(self) -> list[str]:
+        """Why quitting now would lose something (one line each); empty when it is safe."""
+        return [f"{self.document.name} has unsaved changes."] if self.dirty else []
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: quit, asking first when there are unsaved changes."""
+        self._unless_unsaved("Quit tuiwriter?", self._quit_now)
+
+    def _quit_now(self) -> None:
+        if not self.dirty:
+            self.recorder.discard()
+        self.exit()
+
+    # ----- crash recovery -----------------------------------------------------------------
+    def _autosave_tick(self) -> None:
+        """Copy an unsaved buffer to the state dir (in a thread: fsync may be slow)."""
+        if not self.dirty or self._autosaving:
+            return
+        text = self.editor.text
+        if text == self.recorder.written:
+            return
+        self._autosaving = True
+        self.run_worker(partial(self._autosave, self.recorder, text), name="autosave",
+                        group="autosave", thread=True, exit_on_error=False)
+
+    def _autosave(self, recorder: recovery.Recorder, text: str) -> None:
+        try:
+            recorder.write(text)
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"crash-recovery copy failed: {exc}",
+                                  severity="warning")
+        finally:
+            self._autosaving = False
+
+    def _offer_recovery(self) -> None:
+        snaps = recovery.for_document(self.document.path)
+        others = [s for s in recovery.orphans() if s not in snaps]
+        if others:
+            names = ", ".join(sorted({s.label for s in others})[:3])
+            self.notify(f"Unsaved text from an earlier session: {names}. Open it to recover.",
+                        title="recovery", timeout=10)
+        if not snaps:
+            return
+        newest = snaps[0]
+        if newest.text == self.editor.text:
+            recovery.forget(snaps)
+            return
+        preview = "\n".join(newest.text.rstrip("\n").splitlines()[-6:])
+
+        def answered(answer: str | None) -> None:
+            _trace("recovery", answer=answer)
+            if answer == "recover":
+                self._recover(newest.text)
+                recovery.forget(snaps)
+            elif answer == "discard":
+                recovery.forget(snaps)
+
+        self.push_screen(recovery_prompt(newest.label, newest.when, preview), answered)
+
+    def _recover(self, text: str) -> None:
+        editor = self.editor
+        editor.load_text(text)
+        editor.move_cursor(editor.document.end)
+        self.recorder.write(text)
+        self.dirty = text != self._saved_text
+        self.status.dirty = self.dirty
+        self.notify("recovered the unsaved text: Ctrl+S saves it", timeout=5)
+
+    # ----- command palette ----------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+
+        def editor_action(name: str) -> Callable[[], object]:
+            return lambda: self.run_action(name, self.editor)
+
+        yield SystemCommand("Accept suggestion", "Insert the whole ghost text", editor_action("accept"))
+        yield SystemCommand("Accept word", "Insert the ghost text's next word", editor_action("accept_word"))
+        yield SystemCommand("Dismiss suggestion", "Hide the ghost text", editor_action("dismiss"))
+        yield SystemCommand("Resample", "Draw another suggestion", editor_action("resample"))
+        yield SystemCommand("Previous sample", "Go back to the previous suggestion",
+                            editor_action("previous_sample"))
+        yield SystemCommand("Temperature up", "Hotter: more surprising suggestions",
+                            self.action_temperature_up)
+        yield SystemCommand("Temperature down", "Colder: the most likely characters",
+                            self.action_temperature_down)
+        yield SystemCommand("Toggle suggestions", "Turn ghost text on or off",
+                            self.action_toggle_suggestions)
+        yield SystemCommand("Switch model…", "Pick the model suggestions come from",
+                            self.action_switch_model)
+        yield SystemCommand("Train on files…", "Train or fine-tune a model on your files",
+                            self.action_train)
+        yield SystemCommand("Save", "Write the file", self.action_save)
+        yield SystemCommand("Save as…", "Write to another file", self.action_save_as)
+        yield SystemCommand("Open file…", "Open another file", self.action_open)
+        yield SystemCommand("Help", "Every key and what it does", self.action_help)

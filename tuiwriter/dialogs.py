@@ -1,0 +1,185 @@
+"""The editor's small screens: help (F1), quit with unsaved changes, open / save as, crash
+recovery, and a simple model picker. Each returns its answer through `dismiss`, so the app
+decides what to do and the screens stay free of file and model logic.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.suggester import Suggester
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+HELP_INTRO = (
+    "Dim ghost text after the cursor is the model's guess at what comes next.\n"
+    "Keep typing to ignore it: a matching character uses it up, anything else asks again.\n"
+    "The model runs on this machine; nothing you write leaves it."
+)
+
+
+class HelpScreen(ModalScreen[None]):
+    """F1: every key with what it does, as currently mapped (config.toml can remap them)."""
+
+    BINDINGS = [Binding("escape,f1,q", "close", "Close", show=True)]
+
+    def __init__(self, rows: list[tuple[str, str]], config_path: str) -> None:
+        super().__init__()
+        self.rows = rows
+        self.config_path = config_path
+
+    def compose(self) -> ComposeResult:
+        width = max((len(k) for k, _ in self.rows), default=4) + 2
+        table = Text()
+        for key, what in self.rows:
+            table.append(f"{key:<{width}}", style="bold")
+            table.append(f"{what}\n")
+        table.rstrip()
+        with VerticalScroll(id="help", classes="dialog"):
+            yield Static("tuiwriter: keys", classes="title")
+            yield Static(HELP_INTRO, classes="intro")
+            yield Static(table, classes="keys")
+            yield Static(f"Remap keys under [keys] in {self.config_path}\nEsc closes this help.",
+                         classes="hint", markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class Choice(ModalScreen[str]):
+    """A question answered by one of a few buttons, each with its own key; Esc picks the last.
+
+    No button has focus: these dialogs can appear while the person is typing, and a stray
+    Space or Enter must not answer for them.
+    """
+
+    AUTO_FOCUS = None
+
+    def __init__(self, title: str, body: str, choices: list[tuple[str, str, str]],
+                 preview: str | None = None) -> None:
+        """`choices`: (answer, key, label) in button order; the last is the cautious one."""
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.choices = choices
+        self.preview = preview
+        escape = choices[-1][0]
+        self._keys = {key: answer for answer, key, _ in choices}
+        self._keys["escape"] = escape
+
+    def compose(self) -> ComposeResult:
+        last = len(self.choices) - 1
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Static(self.body, markup=False)
+            if self.preview is not None:
+                yield Static(self.preview, classes="preview", markup=False)
+            with Horizontal(classes="buttons"):
+                for i, (answer, key, label) in enumerate(self.choices):
+                    variant = "default" if i == last else "primary" if i == 0 else "error"
+                    yield Button(f"{label} ({'Esc' if i == last else key})", id=answer, variant=variant)
+
+    def on_key(self, event: events.Key) -> None:
+        answer = self._keys.get(event.key)
+        if answer is not None:
+            event.stop()
+            self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or self.choices[-1][0])
+
+
+def unsaved_changes(question: str, reasons: list[str]) -> Choice:
+    """Quitting or opening another file with unsaved changes: "save", "discard" or "cancel"."""
+    return Choice(question, "\n".join(reasons),
+                  [("save", "s", "Save"), ("discard", "d", "Don't save"), ("cancel", "c", "Cancel")])
+
+
+def recovery_prompt(label: str, when: str, preview: str) -> Choice:
+    """Text from a session that ended without saving: "recover", "discard" or "later"."""
+    return Choice("Recover unsaved changes?",
+                  f"tuiwriter ended without saving {label}.\nLast copy: {when}.",
+                  [("recover", "r", "Recover"), ("discard", "d", "Discard"), ("later", "l", "Later")],
+                  preview=preview)
+
+
+class PathSuggester(Suggester):
+    """Completes the last part of a path from what is on disk (Right arrow takes it)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        folder, _, stem = value.rpartition("/")
+        base = Path(os.path.expanduser(folder or ".")) if folder or not value.startswith("/") else Path("/")
+        try:
+            names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(base)
+                           if e.name.startswith(stem) and not e.name.startswith("."))
+        except OSError:
+            return None
+        if not names:
+            return None
+        return (folder + "/" if folder or value.startswith("/") else "") + names[0]
+
+
+class PathPrompt(ModalScreen[Path | None]):
+    """Ask for a file path: Ctrl+O (open) and the first save of an untitled buffer (save as)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, initial: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.initial = initial
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Input(self.initial, placeholder="path/to/file.md", suggester=PathSuggester(),
+                        id="path")
+            yield Static(f"in {os.getcwd()} · Enter confirms · → completes · Esc cancels",
+                         classes="hint", markup=False)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        self.dismiss(Path(value).expanduser() if value else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ModelPicker(ModalScreen[str | None]):
+    """Pick the model suggestions come from; rows are (name, one-line description)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, rows: list[tuple[str, str]], active: str) -> None:
+        super().__init__()
+        self.rows = rows
+        self.active = active
+
+    def compose(self) -> ComposeResult:
+        options = [Option(f"{'● ' if name == self.active else '  '}{name}  {what}", id=name)
+                   for name, what in self.rows]
+        with Vertical(classes="dialog"):
+            yield Label("Switch model", classes="title")
+            yield OptionList(*options, id="models")
+            yield Static("Enter switches · Esc cancels", classes="hint", markup=False)
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

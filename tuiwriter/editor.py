@@ -1,0 +1,357 @@
+"""The editing pane: Textual's TextArea with the model's continuation as dim ghost text.
+
+TextArea (Textual 8.2.8) draws its `suggestion` reactive at the cursor, but leaves three traps:
+Right arrow inserts it, it cannot show a newline, and moving the cursor or undoing keeps it, so
+it lands in the wrong place. Here the suggestion is only ever the visible slice of a *ghost* that
+belongs to one cursor position: any cursor, selection or edit change the ghost did not predict
+clears it and asks for a new one, and only what fits on the cursor's row is shown (and accepted).
+
+Suggestions come from `Engine.suggest` in one exclusive thread worker. A generation counter ties
+every streamed character to the request that asked for it, so a stale character is dropped, never
+shown; a lock keeps the (not thread-safe) engine to one call at a time even while a cancelled
+worker is still winding down. The UI thread never waits for the model.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.cells import cell_len
+from textual.actions import SkipAction
+from textual.binding import Binding
+from textual.document._document import Selection
+from textual.document._edit import Edit
+from textual.document._document import EditResult
+from textual.message import Message
+from textual.widgets import TextArea
+from textual.worker import Worker, get_current_worker
+
+if TYPE_CHECKING:
+    from tuiwriter.engine import Engine
+
+THINKING_AFTER_S = 0.25
+"""Say "thinking" only when a suggestion takes longer than this, so fast typing does not make
+the status bar flicker on every key."""
+
+
+class GhostEditor(TextArea):
+    """A TextArea whose ghost text is the model's continuation at the cursor."""
+
+    BINDINGS = [
+        Binding("tab", "accept", "Accept", id="accept", priority=True,
+                tooltip="Accept the whole suggestion (indents when there is none)"),
+        Binding("ctrl+right", "accept_word", "Word", id="accept_word", priority=True,
+                tooltip="Accept the suggestion's next word"),
+        Binding("escape", "dismiss", "Dismiss", id="dismiss", priority=True, show=False,
+                tooltip="Dismiss the suggestion"),
+        Binding("ctrl+n", "resample", "Resample", id="resample",
+                tooltip="Draw another suggestion at the current temperature"),
+        Binding("ctrl+b", "previous_sample", "Previous", id="previous_sample", show=False,
+                tooltip="Go back to the previous suggestion"),
+    ]
+
+    class StateChanged(Message):
+        """The suggestion state changed: on, off, thinking, none, loading, no model."""
+
+        def __init__(self, state: str) -> None:
+            super().__init__()
+            self.state = state
+
+    class Chunk(Message, bubble=False):
+        """Characters streamed by the worker for request `generation` (`done`: no more)."""
+
+        def __init__(self, generation: int, text: str, done: bool, error: str | None = None) -> None:
+            super().__init__()
+            self.generation = generation
+            self.text = text
+            self.done = done
+            self.error = error
+
+    _in_edit = False  # TextArea's constructor moves the cursor before __init__ below finishes
+
+    def __init__(self, text: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("soft_wrap", True)
+        kwargs.setdefault("tab_behavior", "indent")
+        kwargs.setdefault("show_line_numbers", False)
+        super().__init__(text, **kwargs)
+        self.engine: Engine | None = None
+        self.enabled = True
+        self.loading_model = True
+        self.temperature = 0.0
+        self.max_chars = 40
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._stream = ""  # characters streamed for the current generation
+        self._consumed = 0  # how many of them the person has typed or accepted since
+        self._done = True
+        self._sample = 0
+        self._in_edit = False
+        self._kick_pending = False
+        self._requested_at: float | None = None
+        self._state = ""
+        self.first_suggestion_at: float | None = None  # monotonic time, for start-up figures
+
+    # ----- what the rest of the app uses -------------------------------------------------
+    @property
+    def ghost(self) -> str:
+        """The part of the suggestion the person can see (and Tab would accept)."""
+        return self.suggestion
+
+    @property
+    def busy(self) -> bool:
+        """A suggestion is being asked for or still streaming."""
+        return self._kick_pending or not self._done
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def sample(self) -> int:
+        return self._sample
+
+    def set_engine(self, engine: Engine | None) -> None:
+        """Use `engine` from the next suggestion on; the running one is cancelled, not mixed."""
+        self.engine = engine
+        self.loading_model = False
+        self._invalidate()
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._invalidate()
+
+    def set_temperature(self, temperature: float) -> None:
+        self.temperature = temperature
+        self._invalidate(keep_sample=True)
+
+    def refresh_suggestion(self) -> None:
+        """Drop the ghost and ask again at the cursor."""
+        self._invalidate(keep_sample=True)
+
+    # ----- keys ---------------------------------------------------------------------------
+    def action_accept(self) -> None:
+        """Tab: take the visible suggestion; with none (or a selection) Tab indents."""
+        if not self.ghost or not self.selection.is_empty:
+            raise SkipAction()
+        self.insert(self.ghost)
+
+    def action_accept_word(self) -> None:
+        """Ctrl+Right: take the suggestion's leading spaces and next word; else move a word."""
+        if not self.ghost or not self.selection.is_empty:
+            self.action_cursor_word_right()
+            return
+        from tuiwriter.engine import next_word
+
+        word = next_word(self.ghost)
+        if word:
+            self.insert(word)
+
+    def action_dismiss(self) -> None:
+        """Esc: hide the ghost until the text or cursor changes; or drop a selection."""
+        if self.ghost or not self._done:
+            self._drop()
+        elif not self.selection.is_empty:
+            self.selection = Selection.cursor(self.selection.end)
+
+    def action_resample(self) -> None:
+        """Ctrl+N: draw another suggestion at the current temperature."""
+        self._sample += 1
+        self._invalidate(keep_sample=True)
+
+    def action_previous_sample(self) -> None:
+        """Ctrl+B: go back to the previous sample (the engine redraws it exactly)."""
+        if self._sample == 0:
+            raise SkipAction()
+        self._sample -= 1
+        self._invalidate(keep_sample=True)
+
+    def action_cursor_right(self, select: bool = False) -> None:
+        """Right moves the cursor, never inserts the suggestion (TextArea's default does)."""
+        self._drop()
+        super().action_cursor_right(select)
+
+    # ----- edits and cursor moves ---------------------------------------------------------
+    def edit(self, edit: Edit) -> EditResult:
+        """Every change to the text passes here: typing what the ghost shows consumes it."""
+        typed = None
+        if edit.from_location == edit.to_location == self.cursor_location and self.selection.is_empty:
+            typed = edit.text
+        self._in_edit = True
+        try:
+            result = super().edit(edit)
+        finally:
+            self._in_edit = False
+        if typed and self._consume(typed):
+            return result
+        self._invalidate()
+        return result
+
+    def update_suggestion(self) -> None:
+        """TextArea's hook after edits, undo, redo and loads; `edit` handles its own case."""
+        if self.is_mounted and not self._in_edit:
+            self._invalidate()
+
+    def watch_selection(self, previous: Selection, selection: Selection) -> None:
+        if not self.is_mounted or self._in_edit or previous == selection:
+            return
+        self._invalidate()
+
+    def on_resize(self) -> None:
+        self._show()
+
+    def on_focus(self) -> None:
+        self._show()
+
+    # ----- the ghost ----------------------------------------------------------------------
+    def _idle_state(self) -> str:
+        if not self.enabled:
+            return "off"
+        if self.engine is None:
+            return "loading" if self.loading_model else "no model"
+        return "on"
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.post_message(self.StateChanged(state))
+
+    def _clear_ghost(self) -> None:
+        self._stream = ""
+        self._consumed = 0
+        self._done = True
+        if self.suggestion:
+            self.suggestion = ""
+
+    def _drop(self) -> None:
+        """Hide the ghost and ignore whatever the running request still streams."""
+        self._generation += 1
+        self._clear_ghost()
+        self._set_state(self._idle_state())
+
+    def _invalidate(self, keep_sample: bool = False) -> None:
+        """The ghost no longer fits the text or cursor: drop it and ask for a new one."""
+        self._generation += 1
+        self._clear_ghost()
+        if not keep_sample:
+            self._sample = 0
+        if not self._kick_pending:
+            self._kick_pending = True
+            self.call_next(self._kick)
+
+    def _consume(self, typed: str) -> bool:
+        """The person typed `typed` at the cursor: True if it matched the ghost, now trimmed."""
+        rest = self._stream[self._consumed:]
+        if not rest:
+            return False
+        from tuiwriter.engine import consume
+
+        left = consume(rest, typed)
+        if left is None:
+            return False
+        self._consumed += len(typed)
+        if not left and self._done:
+            return False  # used up: the caller asks for the next suggestion
+        self._show()
+        return True
+
+    def _wants_suggestion(self) -> bool:
+        if not (self.enabled and self.engine is not None and self.selection.is_empty):
+            return False
+        row, col = self.cursor_location
+        return not self.document.get_line(row)[col:].strip()
+
+    def _kick(self) -> None:
+        """Start a worker for the current generation (coalesces bursts of changes)."""
+        self._kick_pending = False
+        if not self._wants_suggestion():
+            self._set_state(self._idle_state())
+            return
+        engine = self.engine
+        assert engine is not None
+        generation = self._generation
+        text = self.text
+        cursor = self.document.get_index_from_location(self.cursor_location)
+        self._done = False
+        self._requested_at = time.monotonic()
+        self.set_timer(THINKING_AFTER_S, lambda: self._maybe_thinking(generation))
+        self.run_worker(
+            lambda: self._compute(engine, generation, text, cursor, self._sample,
+                                  self.temperature, self.max_chars),
+            name="suggest", group="suggest", thread=True, exclusive=True, exit_on_error=False,
+        )
+
+    def _maybe_thinking(self, generation: int) -> None:
+        if generation == self._generation and not self._done and not self._stream:
+            self._set_state("thinking")
+
+    def _compute(self, engine: Engine, generation: int, text: str, cursor: int, sample: int,
+                 temperature: float, max_chars: int) -> None:
+        """Worker thread: stream the engine's characters back, tagged with `generation`."""
+        worker: Worker[Any] = get_current_worker()
+
+        def cancelled() -> bool:
+            return worker.is_cancelled or self._generation != generation
+
+        error = None
+        with self._lock:
+            if cancelled():
+                return
+            try:
+                engine.config.temperature = temperature
+                engine.config.max_chars = max_chars
+                for ch in engine.suggest(text, cursor, sample=sample, cancelled=cancelled):
+                    if cancelled():
+                        return
+                    self.post_message(self.Chunk(generation, ch, done=False))
+            except Exception as exc:  # noqa: BLE001 - a model failure must not end the editor
+                error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if not cancelled():
+            self.post_message(self.Chunk(generation, "", done=True, error=error))
+
+    def on_ghost_editor_chunk(self, message: Chunk) -> None:
+        if message.generation != self._generation:
+            return  # stale: the text or cursor changed since it was asked for
+        if message.error:
+            self.enabled = False
+            self.notify(f"suggestions turned off: {message.error}", severity="error")
+        self._stream += message.text
+        if message.done:
+            self._done = True
+        if self._stream and self.first_suggestion_at is None:
+            self.first_suggestion_at = time.monotonic()
+        if message.done and not self._stream[self._consumed:]:
+            if self._consumed:
+                self._invalidate()  # typed through a finished ghost: ask for the next one
+                return
+            self._set_state("none" if self.enabled else "off")
+            return
+        self._show()
+
+    def _show(self) -> None:
+        """Put the visible slice of the ghost into TextArea's `suggestion`."""
+        rest = self._stream[self._consumed:]
+        visible = self._fit(rest.split("\n", 1)[0]) if rest else ""
+        if visible != self.suggestion:
+            self.suggestion = visible
+        if rest:
+            self._set_state("on")
+
+    def _fit(self, ghost: str) -> str:
+        """As much of `ghost` as fits between the cursor and the right edge of its row."""
+        if not ghost or not self.is_mounted:
+            return ghost
+        x = self.wrapped_document.location_to_offset(self.cursor_location).x
+        room = self.scrollable_content_region.width - self.gutter_width - x - 1
+        if room <= 0:
+            return ""
+        out = []
+        used = 0
+        for ch in ghost:
+            width = self.indent_width if ch == "\t" else cell_len(ch)
+            if used + width > room:
+                break
+            out.append(ch)
+            used += width
+        return "".join(out)
