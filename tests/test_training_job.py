@@ -14,18 +14,22 @@ from conftest import tiny_text
 from tuiwriter import checkpoint
 from tuiwriter.paths import models_dir
 from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, _Thinned, describe_error,
-                                    suggest_name)
+                                    suggest_name, taken_names)
 
 WAIT_S = 60  # generous upper bound for a run of a second or two on a loaded 2-core machine
 
 
-@pytest.fixture
-def notes(tmp_path) -> Path:
-    folder = tmp_path / "notes"
+def write_notes(folder: Path) -> Path:
+    """Three small notes (a few KB of text in all)."""
     folder.mkdir()
     for i in range(3):
         (folder / f"note{i}.md").write_text(tiny_text(12 + 3 * i))
     return folder
+
+
+@pytest.fixture
+def notes(tmp_path) -> Path:
+    return write_notes(tmp_path / "notes")
 
 
 class Recorder:
@@ -173,8 +177,9 @@ def test_disk_full_fails_cleanly_and_the_model_in_use_is_untouched(notes, tiny_c
     (dict(paths=[]), "choose at least one"),
     (dict(size="huge"), "unknown model size"),
 ])
-def test_a_bad_request_is_refused_before_anything_starts(notes, request_kwargs, error):
+def test_a_bad_request_is_refused_before_anything_starts(notes, request_kwargs, error, tiny_checkpoint):
     (models_dir() / "taken").mkdir()
+    shutil.copy(tiny_checkpoint, models_dir() / "taken" / "model.safetensors")
     job = TrainingJob(threads=1)
     args = dict(paths=[notes], name="fresh", minutes=0.02, size="tiny") | request_kwargs
     with pytest.raises(JobError, match=error):
@@ -210,3 +215,11 @@ def test_status_bar_text_follows_the_run():
     snap = JobSnapshot(state="training", name="notes", elapsed_s=30, budget_s=120)
     assert snap.compact() == "training notes 25% 1:30 left"
     assert JobSnapshot(state="finished", name="notes", best_val_bpc=2.5).compact() == "trained notes (2.50 bpc)"
+
+
+def test_a_folder_left_by_a_run_that_never_saved_does_not_block_the_name(notes):
+    (models_dir() / "notes").mkdir()  # e.g. the app was killed before the first validation
+    assert suggest_name(notes, taken_names()) == "notes"
+    snap = run(TrainingJob(threads=1), TrainRequest([notes], "notes", minutes=0.02, size="tiny"))
+    assert snap.state == "finished", snap.message
+    assert "notes" in taken_names()

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 LN2 = math.log(2)
 HISTORY_POINTS = 120  # a sparkline's worth; older points are thinned, not dropped
 RUNNING_STATES = ("preparing", "training", "stopping")
-SHIPPED_NAME = "default"  # store.DEFAULT; store imports torch, so it is not imported here
+SHIPPED_NAME = "default"  # store.DEFAULT and store.CHECKPOINT_FILE: store imports torch, so it is
+CHECKPOINT_FILE = "model.safetensors"  # not imported here
 
 
 class JobError(Exception):
@@ -121,9 +122,14 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def model_exists(name: str) -> bool:
+    """A saved model under that name (a folder without a checkpoint is a run that never saved)."""
+    return (models_dir() / name / CHECKPOINT_FILE).exists()
+
+
 def taken_names() -> set[str]:
     """Names of the trained models in the data dir (and the shipped one's)."""
-    return {p.name for p in models_dir().iterdir()} | {SHIPPED_NAME}
+    return {p.name for p in models_dir().iterdir() if model_exists(p.name)} | {SHIPPED_NAME}
 
 
 def suggest_name(path: str | Path, taken: set[str] | frozenset[str] = frozenset()) -> str:
@@ -260,7 +266,7 @@ class TrainingJob:
             store.check_name(request.name)
         except CheckpointError as exc:
             raise JobError(str(exc).replace("--model name", "name")) from None
-        if (models_dir() / request.name).exists():
+        if model_exists(request.name):
             raise JobError(f"a model named {request.name!r} exists: pick another name")
         if request.base is None and request.size not in SIZES:
             raise JobError(f"unknown model size {request.size!r} (use {', '.join(SIZES)})")
@@ -311,11 +317,9 @@ class TrainingJob:
             if self._stop.is_set():
                 self._emit(self._update(state="cancelled", message="cancelled before training started"))
                 return
-            out_dir = store.model_dir(request.name)
-            if out_dir.exists():
-                out_dir = None
+            if model_exists(request.name):
                 raise JobError(f"a model named {request.name!r} exists: pick another name")
-            private_dir(out_dir)
+            out_dir = private_dir(store.model_dir(request.name))
             out_path = out_dir / store.CHECKPOINT_FILE
             self._emit(self._update(state="training", params=setup.model.num_params()))
             cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None)

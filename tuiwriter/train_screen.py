@@ -1,0 +1,482 @@
+"""The "Train on files…" screen (Ctrl+T): choose files, preview the corpus, start, watch, cancel.
+
+How the app uses it (the job belongs to the app, so closing this screen never stops a run and
+reopening it shows the run in progress):
+
+    from tuiwriter.training_job import TrainingJob
+    from tuiwriter.train_screen import TrainScreen, post_to_app
+
+    # once, e.g. in App.__init__ (no torch import happens here):
+    self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
+
+    def action_train(self) -> None:
+        self.push_screen(TrainScreen(self.training, active_model=self.settings.model))
+
+    def on_training_started(self, m: TrainingStarted) -> None: ...   # status bar: m.snapshot.compact()
+    def on_training_progress(self, m: TrainingProgress) -> None: ... # status bar: m.snapshot.compact()
+    def on_training_finished(self, m: TrainingFinished) -> None:
+        # m.name, m.path, m.val_bpc; m.cancelled is True when the person stopped it early (the
+        # best model so far was still saved). Swap the engine to m.path between suggestions,
+        # set settings.model = m.name, and notify; m.previous is the model to offer back.
+    def on_training_failed(self, m: TrainingFailed) -> None:
+        self.notify(m.message, severity="error")  # the current model stays in use
+    def on_model_chosen(self, m: ModelChosen) -> None: ...  # from models_screen: switch models
+
+The screen's "Keep <previous>" button posts `ModelChosen(previous)` after a run finishes, the
+same message the models screen posts. On quit while `self.training.running`, ask, then
+`self.training.cancel()` and `self.training.wait()` so the last validation is saved.
+
+Messages are posted from the training thread through `App.post_message` (thread-safe).
+The screen itself polls `job.snapshot()` four times a second, so it needs no wiring.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import (Button, DirectoryTree, Footer, Input, Label, OptionList, ProgressBar, RadioButton,
+                             RadioSet, Select, Sparkline, Static)
+from textual.worker import get_current_worker
+
+from tuiwriter.corpus import Corpus, CorpusError, collect
+from tuiwriter.models_screen import ModelChosen
+from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
+                                    suggest_name, taken_names)
+
+# The keys of model.SIZES, smallest first; repeated here because tuiwriter.model imports torch
+# and this screen must be importable before torch is (a test checks that they agree).
+SIZE_CHOICES = ("tiny", "small", "medium", "base", "large")
+NEW_MODEL_SIZE = "small"  # learns the most per minute on one thread; see the report in training_job
+DEFAULT_MINUTES = 5.0
+PREVIEW_LINES = 6
+
+
+@dataclass
+class TrainingStarted(Message):
+    """A run began (it reads the files first)."""
+
+    snapshot: JobSnapshot
+
+
+@dataclass
+class TrainingProgress(Message):
+    """Twice a second or so while a run trains; only the newest one waiting in a queue is kept."""
+
+    snapshot: JobSnapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TrainingProgress)
+
+
+@dataclass
+class TrainingFinished(Message):
+    """A model was saved: at the end of the budget, or early when cancelled (the best so far)."""
+
+    name: str
+    path: Path
+    val_bpc: float | None
+    cancelled: bool = False
+    previous: str | None = None  # the model in use when the run started
+
+
+@dataclass
+class TrainingFailed(Message):
+    """A run ended without a new model; the model in use is untouched."""
+
+    message: str
+
+
+def message_for(snap: JobSnapshot) -> Message | None:
+    """The app message for a job event (None for states the app need not hear about)."""
+    if snap.state == "preparing" and not snap.corpus_line:
+        return TrainingStarted(snap)
+    if snap.running:
+        return TrainingProgress(snap)
+    if snap.state in ("finished", "cancelled") and snap.path is not None:
+        return TrainingFinished(snap.name, snap.path, snap.best_val_bpc, snap.state == "cancelled",
+                                snap.active_model)
+    if snap.state in ("failed", "cancelled"):
+        return TrainingFailed(snap.message or "training stopped before a model was saved")
+    return None
+
+
+def post_to_app(app: App) -> Callable[[JobSnapshot], None]:
+    """A `TrainingJob.on_event` that posts the matching message to `app` from any thread."""
+
+    def listener(snap: JobSnapshot) -> None:
+        message = message_for(snap)
+        if message is not None:
+            try:
+                app.post_message(message)
+            except RuntimeError:  # the app's loop has closed: nobody is listening any more
+                pass
+
+    return listener
+
+
+class PathSuggester(Suggester):
+    """Completes the last part of a path from what is on disk (Right arrow accepts)."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        head, _, prefix = value.rpartition("/")
+        folder = Path(os.path.expanduser(head + "/" if head or value.startswith("/") else "."))
+        try:
+            names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder)
+                           if e.name.startswith(prefix) and (prefix.startswith(".") or not e.name.startswith(".")))
+        except OSError:
+            return None
+        names = [n for n in names if n != prefix]
+        return (value[: len(value) - len(prefix)] + names[0]) if names else None
+
+
+def _short(path: Path, roots: list[Path]) -> str:
+    for root in roots:
+        try:
+            return str(path.relative_to(root.parent))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def describe_corpus(data: Corpus, roots: list[Path]) -> Text:
+    """What training will read: totals, then the first files kept and skipped."""
+    text = Text(data.summary(), style="bold")
+    kept = [_short(f.path, roots) for f in data.files]
+    text.append("\nkept: " + ", ".join(kept[:PREVIEW_LINES]))
+    if len(kept) > PREVIEW_LINES:
+        text.append(f" … and {len(kept) - PREVIEW_LINES} more")
+    if data.skipped:
+        skipped = [f"{_short(p, roots)} ({why})" for p, why in data.skipped]
+        text.append("\nskipped: " + ", ".join(skipped[:PREVIEW_LINES]), style="dim")
+        if len(skipped) > PREVIEW_LINES:
+            text.append(f" … and {len(skipped) - PREVIEW_LINES} more", style="dim")
+    return text
+
+
+def describe_run(snap: JobSnapshot) -> str:
+    """The status line above the progress bar."""
+    what = f"fine-tuning {snap.base}" if snap.base else "new model"
+    if snap.state == "preparing":
+        return f"{snap.name} ({what}): reading files…"
+    if snap.state in ("training", "stopping"):
+        parts = [f"{snap.name} ({what}, {snap.params / 1e6:.2f}M parameters)",
+                 f"{snap.fraction:.0%}", f"{format_duration(snap.eta_s)} left",
+                 f"{snap.chars_seen / 1e6:.2f}M chars seen"]
+        if snap.elapsed_s >= 1:
+            parts.append(f"{snap.chars_per_s:,.0f} chars/s")
+        if snap.train_bpc is not None:
+            parts.append(f"train {snap.train_bpc:.2f} bpc")
+        if snap.best_val_bpc is not None:
+            parts.append(f"best val {snap.best_val_bpc:.2f} bpc")
+        line = " · ".join(parts)
+        if snap.state == "stopping":
+            line += "\nstopping: validating once more and keeping the best model…"
+        return line
+    bpc = f"val {snap.best_val_bpc:.2f} bpc, " if snap.best_val_bpc is not None else ""
+    seen = f"{snap.chars_seen / 1e6:.2f}M chars in {format_duration(snap.elapsed_s)}"
+    if snap.state == "finished" and snap.path:
+        return f"Finished {snap.name}: {bpc}{seen}. Saved to {snap.path}"
+    if snap.state == "cancelled" and snap.path:
+        return f"Cancelled {snap.name}: kept the best model so far ({bpc}{seen}). Saved to {snap.path}"
+    if snap.state in ("failed", "cancelled"):
+        return f"{snap.name}: {snap.message or 'stopped before a model was saved'}"
+    return ""
+
+
+class TrainScreen(Screen):
+    """Choose what to train on, then watch the run; Escape closes and the run goes on."""
+
+    DEFAULT_CSS = """
+    TrainScreen { layout: vertical; }
+    TrainScreen .title { text-style: bold; padding: 0 1; }
+    TrainScreen #setup { height: 1fr; }
+    TrainScreen #pick { height: 1fr; min-height: 8; }
+    TrainScreen #tree { width: 2fr; border: round $primary 50%; }
+    TrainScreen #chosen { width: 3fr; }
+    TrainScreen #path-row { height: auto; }
+    TrainScreen #path { width: 1fr; }
+    TrainScreen #add { min-width: 7; width: 9; }
+    TrainScreen #start { min-width: 9; width: 100%; }
+    TrainScreen #picked { height: 1fr; min-height: 3; border: round $primary 50%; }
+    TrainScreen #preview { height: auto; max-height: 6; padding: 0 1; }
+    TrainScreen #options { height: auto; }
+    TrainScreen #mode { width: 40; height: auto; }
+    TrainScreen .field { height: auto; width: auto; }
+    TrainScreen .field Label { padding: 0 1; color: $text-muted; }
+    TrainScreen #size-field { width: 18; }
+    TrainScreen #name-field { width: 1fr; min-width: 16; }
+    TrainScreen #minutes-field { width: 11; }
+    TrainScreen #start-field { width: 11; }
+    TrainScreen #error { color: $error; height: auto; padding: 0 1; }
+    TrainScreen #progress { height: auto; border: round $accent 50%; padding: 0 1; }
+    TrainScreen #progress.idle { display: none; }
+    TrainScreen #status { height: auto; }
+    TrainScreen #bar { width: 100%; }
+    TrainScreen .spark-row { height: 2; }
+    TrainScreen .spark-label { width: 10; }
+    TrainScreen Sparkline { width: 1fr; height: 2; }
+    TrainScreen #progress-buttons { height: auto; }
+    """
+
+    AUTO_FOCUS = "#path"
+    BINDINGS = [
+        Binding("escape", "close", "Close (training goes on)"),
+        Binding("plus", "add_path", "Add path", tooltip="Add the path above (or the one picked in the tree)"),
+        Binding("ctrl+r", "start", "Start"),
+        Binding("f8", "cancel_run", "Cancel run"),
+        Binding("delete", "remove_path", "Remove path", show=False),
+    ]
+
+    def __init__(self, job: TrainingJob, active_model: str | None = None, root: Path | None = None,
+                 paths: list[Path] | None = None, minutes: float = DEFAULT_MINUTES) -> None:
+        super().__init__()
+        self.job = job
+        self.active_model = active_model
+        self.root = Path(root or Path.cwd())
+        self.paths: list[Path] = []
+        self._initial_paths = list(paths or [])
+        self._minutes = minutes
+        self._corpus: Corpus | None = None  # the preview's corpus, for the paths it was read from
+        self._corpus_paths: list[Path] = []
+        self._suggested_name = ""
+        self._shown: JobSnapshot | None = None
+        self._kept_previous = False
+
+    def compose(self) -> ComposeResult:
+        has_base = bool(self.active_model)
+        with Vertical(id="setup"):
+            yield Static("Train on your files", classes="title")
+            with Horizontal(id="pick"):
+                yield DirectoryTree(self.root, id="tree")
+                with Vertical(id="chosen"):
+                    with Horizontal(id="path-row"):
+                        yield Input(placeholder="a file or folder (Right completes, Enter adds)",
+                                    suggester=PathSuggester(), id="path")
+                        yield Button("Add", id="add")
+                    yield OptionList(id="picked")
+                    yield Static("Add files or folders to see what training will read.", id="preview")
+            with Horizontal(id="options"):
+                with RadioSet(id="mode"):
+                    yield RadioButton(f"Fine-tune {self.active_model} (recommended)" if has_base
+                                      else "Fine-tune (no model in use)", value=has_base, id="mode-finetune",
+                                      disabled=not has_base)
+                    yield RadioButton("New model", value=not has_base, id="mode-new")
+                with Vertical(classes="field", id="size-field"):
+                    yield Label("size (new model)")
+                    yield Select([(s, s) for s in SIZE_CHOICES], value=NEW_MODEL_SIZE, allow_blank=False,
+                                 id="size", disabled=has_base)
+                with Vertical(classes="field", id="name-field"):
+                    yield Label("save as")
+                    yield Input(placeholder="model name", id="name")
+                with Vertical(classes="field", id="minutes-field"):
+                    yield Label("minutes")
+                    yield Input(f"{self._minutes:g}", type="number", id="minutes")
+                with Vertical(classes="field", id="start-field"):
+                    yield Label(" ")
+                    yield Button("Start", id="start", variant="primary")
+            yield Static("", id="error")
+        with Vertical(id="progress", classes="idle"):
+            yield Static("", id="status")
+            yield ProgressBar(total=1.0, show_eta=False, id="bar")
+            with Horizontal(classes="spark-row"):
+                yield Label("train bpc", classes="spark-label")
+                yield Sparkline([], id="train-spark")
+            with Horizontal(classes="spark-row"):
+                yield Label("val bpc", classes="spark-label")
+                yield Sparkline([], id="val-spark")
+            with Horizontal(id="progress-buttons"):
+                yield Button("Cancel (keeps the best so far)", id="cancel", variant="error")
+                yield Button("Keep previous model", id="keep-old")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for path in self._initial_paths:
+            self.add_path(path)
+        if self.active_model:
+            self._check_base(self.active_model)
+        self.refresh_progress()
+        self.set_interval(0.25, self.refresh_progress)
+
+    # -- choosing files --------------------------------------------------------------------
+
+    def add_path(self, raw: str | Path) -> bool:
+        """Add a file or folder to the corpus; False (and a message) if it is not there."""
+        text = str(raw).strip()
+        if not text:
+            return False
+        path = Path(os.path.expanduser(text)).absolute()
+        if not path.exists():
+            self._error(f"no such file or folder: {text}")
+            return False
+        if path not in self.paths:
+            self.paths.append(path)
+            self.query_one("#picked", OptionList).add_option(str(path))
+            self._paths_changed()
+        self._error("")
+        return True
+
+    def action_remove_path(self) -> None:
+        picked = self.query_one("#picked", OptionList)
+        index = picked.highlighted
+        if picked.has_focus and index is not None and 0 <= index < len(self.paths):
+            del self.paths[index]
+            picked.remove_option_at_index(index)
+            self._paths_changed()
+
+    def _paths_changed(self) -> None:
+        name = self.query_one("#name", Input)
+        if self.paths and name.value in ("", self._suggested_name):
+            self._suggested_name = suggest_name(self.paths[0], taken_names())
+            name.value = self._suggested_name
+        self._corpus = None
+        self.query_one("#preview", Static).update("Reading…" if self.paths else "")
+        self._preview(list(self.paths))
+
+    @work(thread=True, exclusive=True, group="preview")
+    def _preview(self, paths: list[Path]) -> None:
+        """Read the corpus off the UI thread: a large folder takes a while."""
+        worker = get_current_worker()
+        if not paths:
+            return
+        try:
+            data: Corpus | None = collect(paths)
+            shown: Text = describe_corpus(data, paths)
+        except CorpusError as exc:
+            data, shown = None, Text(f"Nothing to train on: {exc}", style="bold")
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_preview, paths, data, shown)
+
+    def _show_preview(self, paths: list[Path], data: Corpus | None, shown: Text) -> None:
+        if paths != self.paths:
+            return
+        self._corpus, self._corpus_paths = data, paths
+        self.query_one("#preview", Static).update(shown)
+
+    @work(thread=True, exclusive=True, group="base")
+    def _check_base(self, spec: str) -> None:
+        """Offer fine-tuning only when the active model's file is there (store imports torch)."""
+        from tuiwriter import store
+
+        try:
+            present = store.resolve(spec).exists()
+        except Exception:  # noqa: BLE001 - any failure means: nothing to fine-tune
+            present = False
+        if not present:
+            self.app.call_from_thread(self._no_base, spec)
+
+    def _no_base(self, spec: str) -> None:
+        finetune = self.query_one("#mode-finetune", RadioButton)
+        finetune.label = f"Fine-tune (model {spec!r} not found)"
+        finetune.disabled = True
+        self.query_one("#mode-new", RadioButton).value = True
+
+    @on(Input.Submitted, "#path")
+    @on(Button.Pressed, "#add")
+    def action_add_path(self) -> None:
+        field = self.query_one("#path", Input)
+        if self.add_path(field.value):
+            field.value = ""
+
+    @on(DirectoryTree.FileSelected)
+    @on(DirectoryTree.DirectorySelected)
+    def _tree_selected(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
+        self.query_one("#path", Input).value = str(event.path)
+
+    @on(RadioSet.Changed, "#mode")
+    def _mode_changed(self) -> None:
+        self.query_one("#size", Select).disabled = self._fine_tune()
+
+    def _fine_tune(self) -> bool:
+        finetune = self.query_one("#mode-finetune", RadioButton)
+        return bool(finetune.value and not finetune.disabled and self.active_model)
+
+    # -- running -----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#start")
+    @on(Input.Submitted, "#name, #minutes")
+    def action_start(self) -> None:
+        pending = self.query_one("#path", Input)
+        if pending.value.strip() and self.add_path(pending.value):
+            pending.value = ""
+        try:
+            minutes = float(self.query_one("#minutes", Input).value)
+        except ValueError:
+            self._error("the time budget must be a number of minutes")
+            return
+        size = self.query_one("#size", Select).value
+        request = TrainRequest(
+            paths=list(self.paths), name=self.query_one("#name", Input).value.strip(), minutes=minutes,
+            base=self.active_model if self._fine_tune() else None,
+            size=str(size) if isinstance(size, str) else NEW_MODEL_SIZE,
+            active_model=self.active_model,
+            corpus=self._corpus if self._corpus_paths == self.paths else None,
+        )
+        try:
+            self.job.start(request)
+        except JobError as exc:
+            self._error(str(exc))
+            return
+        self._error("")
+        self._kept_previous = False
+        self.refresh_progress()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel_run(self) -> None:
+        self.job.cancel()
+        self.refresh_progress()
+
+    @on(Button.Pressed, "#keep-old")
+    def _keep_previous(self) -> None:
+        snap = self.job.snapshot()
+        if snap.active_model:
+            self.app.post_message(ModelChosen(snap.active_model))
+            self._kept_previous = True
+            self.notify(f"Keeping {snap.active_model}; {snap.name} stays in your models.")
+            self.refresh_progress(force=True)
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def refresh_progress(self, force: bool = False) -> None:
+        """Show the job's latest snapshot (polled: the job may run while this screen is closed)."""
+        snap = self.job.snapshot()
+        if snap is self._shown and not force:
+            return
+        finished_now = self._shown is not None and self._shown.running and not snap.running
+        self._shown = snap
+        self.query_one("#progress").set_class(snap.state == "idle", "idle")
+        self.query_one("#status", Static).update(Text(describe_run(snap)))
+        self.query_one("#bar", ProgressBar).update(progress=snap.fraction)
+        self.query_one("#train-spark", Sparkline).data = list(snap.train_history)
+        self.query_one("#val-spark", Sparkline).data = list(snap.val_history)
+        self.query_one("#start", Button).disabled = snap.running
+        self.query_one("#cancel", Button).disabled = snap.state not in ("preparing", "training")
+        keep = self.query_one("#keep-old", Button)
+        keep.display = (snap.state in ("finished", "cancelled") and snap.path is not None
+                        and bool(snap.active_model) and not self._kept_previous)
+        if snap.active_model:
+            keep.label = f"Keep {snap.active_model} instead"
+        if finished_now and self.paths:  # the name just used is taken now: offer a fresh one
+            name = self.query_one("#name", Input)
+            if name.value in ("", self._suggested_name, snap.name):
+                self._suggested_name = suggest_name(self.paths[0], taken_names())
+                name.value = self._suggested_name
+
+    def _error(self, message: str) -> None:
+        self.query_one("#error", Static).update(Text(message))
+        if message:
+            self.notify(message, severity="error")
