@@ -119,7 +119,10 @@ class FusedRNN(_HeadMixin):
             self._w_ih = w_ih
             self._w_hh = w_hh
         gates = (4 if self.cell == "lstm" else 3) * H
-        self._g = torch.empty(gates)  # preallocated gate buffer, reused by every step
+        self._g = g = torch.empty(gates)  # preallocated gate buffer, reused by every step
+        # views made once: slicing costs as much as a small op at this size
+        self._g_sig, self._g_i, self._g_f, self._g_o, self._g_g = (
+            g[: 3 * H], g[:H], g[H : 2 * H], g[2 * H : 3 * H], g[3 * H :])
         self._gh = torch.empty(gates)
         self._tmp = torch.empty(H)
 
@@ -139,24 +142,20 @@ class FusedRNN(_HeadMixin):
             return self._gru_step(state, char_id)
 
     def _lstm_step(self, state: PState, char_id: int) -> PState:
-        H = self.hidden
         h_old, c_old = state.h, state.c
-        h = torch.empty_like(h_old)
-        c = torch.empty_like(c_old)
-        g = self._g
+        h, c = torch.empty((2, *h_old.shape))  # one allocation for the new state
+        g, gi, gf, go, gg = self._g, self._g_i, self._g_f, self._g_o, self._g_g
         for k in range(self.layers):
             if k == 0:
                 torch.addmv(self._table[char_id], self._w_hh[0], h_old[0], out=g)
             else:
                 torch.addmv(self._b[k], self._w_ih[k], h[k - 1], out=g)
                 g.addmv_(self._w_hh[k], h_old[k])
-            g[: 3 * H].sigmoid_()
-            g[3 * H :].tanh_()
-            ck = c[k]
-            torch.mul(g[H : 2 * H], c_old[k], out=ck)  # f * c
-            ck.addcmul_(g[:H], g[3 * H :])  # + i * g
-            torch.tanh(ck, out=h[k])
-            h[k].mul_(g[2 * H : 3 * H])  # o * tanh(c)
+            self._g_sig.sigmoid_()
+            gg.tanh_()
+            ck, hk = c[k], h[k]
+            torch.mul(gf, c_old[k], out=ck).addcmul_(gi, gg)  # c = f * c + i * g
+            torch.tanh(ck, out=hk).mul_(go)  # h = o * tanh(c)
         return PState(h, c)
 
     def _gru_step(self, state: PState, char_id: int) -> PState:
