@@ -3,7 +3,16 @@ wait (with a generous guard, never a speed assertion) for the model and its sugg
 
 from __future__ import annotations
 
+import fcntl
+import os
+import select
 import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -56,3 +65,47 @@ async def settled(pilot: Pilot, app: TuiwriterApp) -> str:
 
 async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*[{" ": "space", "\n": "enter"}.get(ch, ch) for ch in text])
+
+
+class PtyApp:
+    """The real `tuiwriter` program in a 100x30 pseudo-terminal, as a person's terminal runs it."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.env = dict(os.environ, TERM="xterm-256color", **(env or {}))
+        self._stop = threading.Event()
+
+    def __enter__(self) -> "PtyApp":
+        master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        self.master = master
+        self.proc = subprocess.Popen([sys.executable, "-m", "tuiwriter", *self.args], stdin=slave,
+                                     stdout=slave, stderr=slave, env=self.env, start_new_session=True)
+        os.close(slave)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        return self
+
+    def _drain(self) -> None:
+        """Read the screen output so the app never blocks on a full pty."""
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    os.read(self.master, 65536)
+                except OSError:
+                    return
+
+    def write(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.kill()
+        self._stop.set()
+        self._reader.join()
+        os.close(self.master)

@@ -19,9 +19,8 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 HELP_INTRO = (
-    "Dim ghost text after the cursor is the model's guess at what comes next.\n"
-    "Keep typing to ignore it: a matching character uses it up, anything else asks again.\n"
-    "The model runs on this machine; nothing you write leaves it."
+    "Dim text after the cursor is the model's guess at what comes next: Tab takes it,\n"
+    "typing the same characters uses it up. The model runs on this machine; nothing leaves it."
 )
 
 
@@ -46,7 +45,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static("tuiwriter: keys", classes="title")
             yield Static(HELP_INTRO, classes="intro")
             yield Static(table, classes="keys")
-            yield Static(f"Remap keys under [keys] in {self.config_path}\nEsc closes this help.",
+            yield Static(f"Remap keys in the [keys] table of {self.config_path}. Esc closes.",
                          classes="hint", markup=False)
 
     def action_close(self) -> None:

@@ -1,0 +1,204 @@
+"""The app around the editor: status bar, saving, quitting with unsaved changes, no model yet,
+a broken config, help, the command palette, opening files and swapping the engine."""
+
+from __future__ import annotations
+
+from editor_helpers import make_app, model_ready, settled, type_text, wait_until
+from textual.command import CommandList, CommandPalette
+
+from tuiwriter import settings as settings_module
+from tuiwriter.dialogs import Choice, HelpScreen
+from tuiwriter.engine import Engine
+from tuiwriter.settings import Settings
+from tuiwriter.status_bar import StatusBar
+
+
+def status_text(app) -> str:
+    return str(app.query_one(StatusBar).render())
+
+
+def notifications(app) -> str:
+    return " | ".join(str(n.message) for n in app._notifications)
+
+
+async def test_temperature_keys_change_the_status_bar(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        assert "T 0.0" in status_text(app)
+        await pilot.press("alt+up", "alt+up")
+        assert "T 0.2" in status_text(app)
+        assert app.editor.temperature == 0.2
+        await pilot.press("alt+down", "alt+down", "alt+down")
+        assert "T 0.0" in status_text(app)  # never below 0
+
+
+async def test_temperature_stops_at_two(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, settings=Settings(temperature=1.95))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("alt+up", "alt+up")
+        assert "T 2.0" in status_text(app)
+
+
+async def test_status_bar_shows_file_dirty_mark_and_model(tiny_checkpoint, tmp_path):
+    app = make_app(tiny_checkpoint, tmp_path / "notes.md")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        text = status_text(app)
+        assert "notes.md" in text and "●" not in text and "model tiny" in text
+        await type_text(pilot, "Hi")
+        assert "notes.md ●" in status_text(app)
+
+
+async def test_ctrl_s_writes_the_file_atomically(tiny_checkpoint, tmp_path):
+    (tmp_path / "docs").mkdir()
+    path = tmp_path / "docs" / "notes.md"
+    app = make_app(tiny_checkpoint, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "Dear diary")
+        assert not path.exists()  # created on first save
+        await pilot.press("ctrl+s")
+        assert path.read_text() == "Dear diary"
+        assert "●" not in status_text(app)
+        assert [p.name for p in path.parent.iterdir()] == ["notes.md"]  # no temp file left
+
+
+async def test_untitled_buffer_asks_for_a_name_on_save(tiny_checkpoint, tmp_path):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "draft")
+        await pilot.press("ctrl+s")
+        await type_text(pilot, str(tmp_path / "draft.md"))
+        await pilot.press("enter")
+        assert (tmp_path / "draft.md").read_text() == "draft"
+        assert "draft.md" in status_text(app)
+
+
+async def test_quitting_with_unsaved_changes_asks_first(tiny_checkpoint, tmp_path):
+    path = tmp_path / "notes.md"
+    app = make_app(tiny_checkpoint, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "unsaved words")
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, Choice)
+        await pilot.press("escape")  # cancel: back to the text
+        assert not isinstance(app.screen, Choice)
+        assert app.editor.text == "unsaved words"
+        await pilot.press("ctrl+q")
+        await pilot.press("s")  # save and quit
+        await pilot.pause()
+    assert path.read_text() == "unsaved words"
+    assert app.return_code == 0
+
+
+async def test_quitting_without_changes_does_not_ask(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not isinstance(app.screen, Choice)
+    assert app.return_code == 0
+
+
+async def test_without_any_model_the_editor_works_and_says_how_to_train(tmp_path):
+    app = make_app(None, tmp_path / "notes.md")  # "default" is not shipped in the test dirs
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.status.state == "no model", "the model load to fail")
+        assert "tuiwriter train PATH --model NAME" in notifications(app)
+        assert "no model" in status_text(app)
+        await type_text(pilot, "still typing")
+        assert app.editor.text == "still typing"
+        assert app.editor.ghost == ""
+
+
+async def test_a_broken_config_gives_a_notification_and_defaults(tiny_checkpoint):
+    path = settings_module.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("temperature = [oops\n")
+    current, warning = settings_module.load()
+    assert warning and current == Settings()
+    app = make_app(tiny_checkpoint, settings=current, warning=warning)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "config.toml" in notifications(app)
+        assert "T 0.0" in status_text(app)
+
+
+async def test_f1_shows_every_key_and_escape_closes(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        keys = dict(app.screen.rows)
+        for key in ("tab", "^n", "^s", "^o", "^t", "alt+↑", "^p"):
+            assert key in keys
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_runs_editor_commands(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await type_text(pilot, "Temperature up")
+        await wait_until(pilot, lambda: app.screen.query_one(CommandList).option_count, "matches")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.settings.temperature == 0.1, "the command to run")
+        assert "T 0.1" in status_text(app)
+
+
+async def test_toggle_suggestions_turns_the_ghost_off(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await type_text(pilot, "The cat")
+        assert await settled(pilot, app)
+        await pilot.press("ctrl+g")
+        assert app.editor.ghost == ""
+        assert "suggestions off" in status_text(app)
+        await type_text(pilot, " sat")
+        assert await settled(pilot, app) == ""
+
+
+async def test_ctrl_o_opens_another_file(tiny_checkpoint, tmp_path):
+    other = tmp_path / "other.md"
+    other.write_text("Line one\r\nLine two\r\n")
+    app = make_app(tiny_checkpoint, tmp_path / "notes.md")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+o")
+        await type_text(pilot, str(other))
+        await pilot.press("enter")
+        assert app.editor.text == "Line one\nLine two\n"
+        assert "other.md" in status_text(app)
+        await type_text(pilot, "Three")
+        await pilot.press("ctrl+s")
+    assert other.read_bytes() == b"Line one\r\nLine two\r\nThree"  # CRLF kept
+
+
+async def test_opening_a_binary_file_is_refused_with_a_message(tiny_checkpoint, tmp_path):
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"\x00\x01\x02")
+    app = make_app(tiny_checkpoint, tmp_path / "notes.md")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "kept")
+        await pilot.press("ctrl+s", "ctrl+o")
+        await type_text(pilot, str(blob))
+        await pilot.press("enter")
+        assert "binary" in notifications(app)
+        assert app.editor.text == "kept"
+
+
+async def test_swap_engine_clears_the_old_models_ghost(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await type_text(pilot, "The dog")
+        first = await settled(pilot, app)
+        replacement = Engine.load(str(tiny_checkpoint))
+        replacement.name = "other"
+        app.swap_engine(replacement)
+        assert app.editor.ghost == ""
+        assert "model other" in status_text(app)
+        assert await settled(pilot, app) == first  # same weights, so the same suggestion
+        assert app.editor.engine is replacement

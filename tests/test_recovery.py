@@ -1,0 +1,97 @@
+"""Crash recovery: a killed editor loses at most the last couple of seconds of typing, and the
+next start offers the text back."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+import time
+
+from editor_helpers import PtyApp, make_app, wait_until
+
+from tuiwriter import recovery
+from tuiwriter.dialogs import Choice
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_copies_are_private_and_written_only_on_change(tmp_path):
+    rec = recovery.Recorder(tmp_path / "notes.md")
+    assert rec.write("draft") and not rec.write("draft")
+    assert stat.S_IMODE(recovery.recovery_dir().stat().st_mode) == 0o700
+    assert stat.S_IMODE(rec.file.stat().st_mode) == 0o600
+    rec.discard()
+    assert not rec.file.exists()
+
+
+def test_only_copies_of_dead_editors_are_offered(tmp_path):
+    mine = recovery.Recorder(tmp_path / "a.md")
+    mine.write("live")
+    orphan = recovery.Recorder(tmp_path / "a.md")
+    orphan.pid = _dead_pid()
+    orphan.write("lost text")
+    other = recovery.Recorder(tmp_path / "b.md")
+    other.pid = orphan.pid
+    other.write("other file")
+    found = recovery.for_document(tmp_path / "a.md")
+    assert [s.text for s in found] == ["lost text"]
+    assert {s.text for s in recovery.orphans()} == {"lost text", "other file"}
+    recovery.forget(found)
+    assert recovery.for_document(tmp_path / "a.md") == []
+
+
+async def test_next_start_offers_the_text_back(tiny_checkpoint, tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("saved part")
+    orphan = recovery.Recorder(path)
+    orphan.pid = _dead_pid()
+    orphan.write("saved part and unsaved part")
+    app = make_app(tiny_checkpoint, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, Choice), "the recovery prompt")
+        await pilot.press("r")
+        assert app.editor.text == "saved part and unsaved part"
+        assert app.dirty and path.read_text() == "saved part"  # nothing written until Ctrl+S
+    assert recovery.for_document(path) == []
+
+
+async def test_discard_forgets_the_copy(tiny_checkpoint, tmp_path):
+    path = tmp_path / "notes.md"
+    orphan = recovery.Recorder(path)
+    orphan.pid = _dead_pid()
+    orphan.write("not wanted")
+    app = make_app(tiny_checkpoint, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, Choice), "the recovery prompt")
+        await pilot.press("d")
+        assert app.editor.text == ""
+    assert recovery.for_document(path) == []
+
+
+def test_kill_9_loses_at_most_the_last_two_seconds(tmp_path):
+    """The real program in a pseudo-terminal, typed into at a person's pace, then SIGKILLed."""
+    path = tmp_path / "notes.md"
+    typed: list[tuple[float, str]] = []
+    with PtyApp([str(path), "--model", "none.safetensors"]) as app:
+        time.sleep(2.0)  # start-up
+        words = "the quick brown fox jumps over the lazy dog and keeps on running "
+        end = time.monotonic() + 5.0
+        while time.monotonic() < end:
+            ch = words[len(typed) % len(words)]
+            app.write(ch)
+            typed.append((time.monotonic(), ch))
+            time.sleep(0.05)
+        killed_at = time.monotonic()
+        app.kill()
+    text = "".join(ch for _, ch in typed)
+    must_have = "".join(ch for t, ch in typed if t <= killed_at - 2.0)
+    snaps = recovery.for_document(path)
+    assert snaps, "no recovery copy was left"
+    assert text.startswith(snaps[0].text)
+    assert len(snaps[0].text) >= len(must_have)
+    assert not path.exists()  # recovery copies never touch the document itself

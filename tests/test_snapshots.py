@@ -1,0 +1,40 @@
+"""What the screen looks like: the main screen with ghost text, and the help screen.
+
+Deterministic: the tiny model trained with a fixed seed and step count, temperature 0, a fixed
+file name, no cursor blink. Update after a deliberate change with `pytest --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from editor_helpers import make_app, model_ready, settled, type_text
+
+SIZE = (100, 30)
+
+
+def test_main_screen_with_ghost_text(snap_compare, tiny_checkpoint, tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# Notes\n\nThe cat sat on the mat and looked at the door.\n")
+    app = make_app(tiny_checkpoint, path)
+
+    async def run_before(pilot) -> None:
+        app.editor.cursor_blink = False
+        await model_ready(pilot, app)
+        app.editor.move_cursor(app.editor.document.end)
+        await type_text(pilot, "The quick brown fox")
+        await settled(pilot, app)
+        app.editor.refresh_suggestion()
+        assert await settled(pilot, app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_screen(snap_compare, tiny_checkpoint, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/home/writer/.config")  # the path the help shows
+    app = make_app(tiny_checkpoint)
+
+    async def run_before(pilot) -> None:
+        app.editor.cursor_blink = False
+        await model_ready(pilot, app)
+        await pilot.press("f1")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
