@@ -310,3 +310,84 @@ def test_gru_model(ck):
     gru_ck = checkpoint.Checkpoint(model.config, ck.vocab, dict(model.state_dict()), {})
     engine = Engine(gru_ck, SuggestConfig(min_confidence=0.0, max_chars=5))
     assert len(suggestion(engine, "Hello")) == 5
+
+
+# -- properties: any edit history gives the from-scratch answer, and nothing stale -----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CHARS = "the cat sat on mat.\nTHE dog!"
+edits = st.lists(
+    st.one_of(
+        st.tuples(st.just("type"), st.text(CHARS, min_size=1, max_size=1)),
+        st.tuples(st.just("paste"), st.text(CHARS, min_size=2, max_size=80)),
+        st.tuples(st.just("delete"), st.integers(1, 30)),
+        st.tuples(st.just("jump"), st.floats(0, 1)),
+        st.tuples(st.just("undo"), st.just(None)),
+        st.tuples(st.just("accept"), st.just(None)),
+        st.tuples(st.just("peek"), st.integers(0, 3)),
+    ),
+    max_size=25,
+)
+
+
+def apply(edit, text: str, cursor: int, history: list, engine: Engine) -> tuple[str, int]:
+    kind, arg = edit
+    if kind in ("type", "paste", "delete", "accept"):
+        history.append((text, cursor))
+    if kind in ("type", "paste"):
+        return text[:cursor] + arg + text[cursor:], cursor + len(arg)
+    if kind == "delete":
+        start = max(0, cursor - arg)
+        return text[:start] + text[cursor:], start
+    if kind == "jump":
+        return text, round(arg * len(text))
+    if kind == "undo":
+        return history.pop() if history else (text, cursor)
+    if kind == "accept":  # Tab: the ghost goes into the text
+        ghost = "".join(engine.suggest(text, cursor))
+        return text[:cursor] + ghost + text[cursor:], cursor + len(ghost)
+    return text, cursor
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.text(CHARS, max_size=120), history=edits, sample=st.integers(0, 2))
+def test_any_edit_history_gives_the_from_scratch_suggestion(ck, start, history, sample):
+    config = dict(min_confidence=0.0, max_chars=12)
+    engine = Engine(ck, SuggestConfig(**config), interval=8, max_checkpoints=12)
+    engine.prepare(start)
+    text, cursor, undo = start, len(start), []
+    for edit in history:
+        text, cursor = apply(edit, text, cursor, undo, engine)
+        if edit[0] == "peek":  # the app asks, shows a few characters, then the person moves on
+            stream = engine.suggest(text, cursor, sample=edit[1] % 3)
+            for _ in zip(range(edit[1]), stream):
+                pass
+        else:
+            "".join(engine.suggest(text, cursor))
+    fresh = Engine(ck, SuggestConfig(**config))
+    assert "".join(engine.suggest(text, cursor, sample=sample)) == "".join(fresh.suggest(text, cursor, sample=sample))
+    assert torch.equal(engine.next_char_log_probs(text, cursor), fresh.next_char_log_probs(text, cursor))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.text(CHARS, max_size=80), history=edits, taken=st.lists(st.integers(0, 6), min_size=25, max_size=25))
+def test_no_character_is_delivered_for_a_stale_position(ck, start, history, taken):
+    """The app's pattern: each request carries the document version it was made for; an edit
+    bumps the version; the stream of an old request must yield nothing more."""
+    engine = Engine(ck, SuggestConfig(min_confidence=0.0, max_chars=12), interval=8)
+    version = {"now": 0}
+    text, cursor, undo = start, len(start), []
+    open_streams = []
+    for edit, n in zip(history, taken):
+        mine = version["now"]
+        stream = engine.suggest(text, cursor, cancelled=lambda mine=mine: version["now"] != mine)
+        got = [ch for _, ch in zip(range(n), stream)]
+        assert "".join(got) == "".join(Engine(ck, SuggestConfig(min_confidence=0.0, max_chars=12))
+                                        .suggest(text, cursor))[: len(got)]
+        open_streams.append(stream)
+        text, cursor = apply(edit, text, cursor, undo, engine)
+        version["now"] += 1
+        for old in open_streams:
+            assert list(old) == []  # stale: nothing more, even when resumed later
