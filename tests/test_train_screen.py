@@ -108,7 +108,9 @@ async def test_pick_a_folder_start_cancel_then_train_to_the_end(notes):
         assert screen.query_one("#start", Button).disabled
         assert app.got(TrainingStarted) and app.got(TrainingProgress)
 
-        await pilot.click("#cancel")
+        # While a run burns CPU, every Pilot key or click waits up to a second for an idle process
+        # (textual._wait), so this test calls the buttons' handlers; the next test uses the keys.
+        screen.query_one("#cancel", Button).press()
         await until(pilot, lambda: app.got(TrainingFinished), "the cancelled run to report")
         cancelled = app.got(TrainingFinished)[0]
         assert cancelled.cancelled and cancelled.name == "notes"
@@ -116,8 +118,10 @@ async def test_pick_a_folder_start_cancel_then_train_to_the_end(notes):
         await until(pilot, lambda: "Cancelled notes" in text_of(screen, "#status"), "the cancelled status")
 
         assert screen.query_one("#name", Input).value == "notes-2"  # "notes" is taken now
-        screen.query_one("#minutes", Input).value = "0.02"
-        await pilot.click("#start")
+        minutes = screen.query_one("#minutes", Input)
+        minutes.value = "0.02"
+        minutes.focus()
+        await pilot.press("enter")  # Enter in a field starts, like the Start button (no run yet: fast)
         await until(pilot, lambda: len(app.got(TrainingFinished)) == 2, "the second run to finish")
         done = app.got(TrainingFinished)[1]
         assert (done.name, done.cancelled) == ("notes-2", False)
@@ -132,7 +136,7 @@ async def test_closing_the_screen_keeps_the_run_going_and_reopening_shows_it(not
     async with app.run_test(size=(130, 44)) as pilot:
         screen = app.screen
         await choose(pilot, screen, notes, minutes="5")
-        await pilot.click("#start")
+        await pilot.press("ctrl+r")  # the Start key
         await until(pilot, lambda: app.job.snapshot().chars_seen > 0, "training progress")
         await pilot.press("escape")
         await pilot.pause()
@@ -147,7 +151,7 @@ async def test_closing_the_screen_keeps_the_run_going_and_reopening_shows_it(not
         assert isinstance(reopened, TrainScreen) and reopened is not screen
         await until(pilot, lambda: "notes (new model" in text_of(reopened, "#status"), "the running job shown")
         assert reopened.query_one("#start", Button).disabled
-        await pilot.click("#cancel")
+        await pilot.press("f8")  # the Cancel key
         await until(pilot, lambda: not app.job.running, "the run to stop")
 
 

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from tuiwriter.train import Progress
 
 LN2 = math.log(2)
+# Validation in the background is cheaper than the CLI's (120,000 chars at least every 10 s): on one
+# thread a base model validates ~5,000 chars/s, so the CLI's setting would spend most of a short
+# run validating. A quarter of the characters, at most six times per run (and once at the end).
+VAL_CHARS = 30_000
+MIN_EVAL_EVERY_S = 60.0
 HISTORY_POINTS = 120  # a sparkline's worth; older points are thinned, not dropped
 RUNNING_STATES = ("preparing", "training", "stopping")
 SHIPPED_NAME = "default"  # store.DEFAULT and store.CHECKPOINT_FILE: store imports torch, so it is
@@ -322,7 +327,8 @@ class TrainingJob:
             out_dir = private_dir(store.model_dir(request.name))
             out_path = out_dir / store.CHECKPOINT_FILE
             self._emit(self._update(state="training", params=setup.model.num_params()))
-            cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None)
+            cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None,
+                              val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10))
             result = train(setup.model, setup.vocab, setup.train_text, setup.val_text, out_path, cfg,
                            setup.summary, self._on_progress, self._stop.is_set)
             if not result.saved or result.best_val_loss is None:
