@@ -121,3 +121,12 @@ async def test_the_model_in_use_the_default_and_a_training_one_are_not_deleted(m
         assert not isinstance(app.screen, ConfirmScreen)
         assert (models / "alpha").exists() and (models / "beta").exists()
         assert table.row_count == 4
+
+
+async def test_escape_closes_without_choosing_even_before_the_list_is_read(models):
+    app = Host(active="beta")
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("escape")
+        await pilot.pause(0.3)  # a list read that lands after closing must not break anything
+        assert app.result == [None] and app.chosen == []
+        assert not isinstance(app.screen, ModelsScreen)

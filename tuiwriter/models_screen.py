@@ -130,6 +130,8 @@ class ModelsScreen(ModalScreen[str | None]):
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[ModelInfo]) -> None:
+        if not self.is_attached:  # closed before the list was read
+            return
         table = self.query_one(DataTable)
         table.clear()
         self.models = {info.name: info for info in rows}
@@ -143,7 +145,8 @@ class ModelsScreen(ModalScreen[str | None]):
             self._hint("No models yet: Ctrl+T trains one on your files.")
 
     def _hint(self, text: str) -> None:
-        self.query_one("#hint", Static).update(Text(text))
+        if self.is_attached:
+            self.query_one("#hint", Static).update(Text(text))
 
     def highlighted(self) -> str | None:
         table = self.query_one(DataTable)

@@ -365,7 +365,7 @@ class TrainScreen(Screen):
             self.app.call_from_thread(self._show_preview, paths, data, shown)
 
     def _show_preview(self, paths: list[Path], data: Corpus | None, shown: Text) -> None:
-        if paths != self.paths:
+        if paths != self.paths or not self.is_attached:
             return
         self._corpus, self._corpus_paths = data, paths
         self.query_one("#preview", Static).update(shown)
@@ -383,6 +383,8 @@ class TrainScreen(Screen):
             self.app.call_from_thread(self._no_base, spec)
 
     def _no_base(self, spec: str) -> None:
+        if not self.is_attached:
+            return
         finetune = self.query_one("#mode-finetune", RadioButton)
         finetune.label = f"Fine-tune (model {spec!r} not found)"
         finetune.disabled = True
