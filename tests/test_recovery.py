@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from editor_helpers import PtyApp, make_app, wait_until
 
 from tuiwriter import recovery
@@ -45,32 +46,28 @@ def test_only_copies_of_dead_editors_are_offered(tmp_path):
     assert recovery.for_document(tmp_path / "a.md") == []
 
 
-async def test_next_start_offers_the_text_back(tiny_checkpoint, tmp_path):
+def _leave_orphan(path, text: str) -> None:
+    """A recovery copy as a crashed editor leaves it."""
+    orphan = recovery.Recorder(path)
+    orphan.pid = _dead_pid()
+    orphan.write(text)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("r", "saved part and unsaved part"),  # recover: the text is back, not yet saved
+    ("d", "saved part"),  # discard: the file as it was
+])
+async def test_next_start_offers_the_text_back(tiny_checkpoint, tmp_path, answer, expected):
     path = tmp_path / "notes.md"
     path.write_text("saved part")
-    orphan = recovery.Recorder(path)
-    orphan.pid = _dead_pid()
-    orphan.write("saved part and unsaved part")
+    _leave_orphan(path, "saved part and unsaved part")
     app = make_app(tiny_checkpoint, path)
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, Choice), "the recovery prompt")
-        await pilot.press("r")
-        assert app.editor.text == "saved part and unsaved part"
-        assert app.dirty and path.read_text() == "saved part"  # nothing written until Ctrl+S
-    assert recovery.for_document(path) == []
-
-
-async def test_discard_forgets_the_copy(tiny_checkpoint, tmp_path):
-    path = tmp_path / "notes.md"
-    orphan = recovery.Recorder(path)
-    orphan.pid = _dead_pid()
-    orphan.write("not wanted")
-    app = make_app(tiny_checkpoint, path)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, Choice), "the recovery prompt")
-        await pilot.press("d")
-        assert app.editor.text == ""
-    assert recovery.for_document(path) == []
+        await pilot.press(answer)
+        assert app.editor.text == expected
+        assert path.read_text() == "saved part"  # nothing written until Ctrl+S
+    assert recovery.for_document(path) == []  # answered either way: not offered again
 
 
 def test_kill_9_loses_at_most_the_last_two_seconds(tmp_path):

@@ -91,6 +91,7 @@ class GhostEditor(TextArea):
         self._kick_pending = False
         self._requested_at: float | None = None
         self._state = ""
+        self._prepared: object | None = None  # the engine that has read the whole document
         self.first_suggestion_at: float | None = None  # monotonic time, for start-up figures
 
     # ----- what the rest of the app uses -------------------------------------------------
@@ -267,6 +268,7 @@ class GhostEditor(TextArea):
         self._kick_pending = False
         if not self._wants_suggestion():
             self._set_state(self._idle_state())
+            self._prepare_when_idle()
             return
         engine = self.engine
         assert engine is not None
@@ -326,8 +328,33 @@ class GhostEditor(TextArea):
                 self._invalidate()  # typed through a finished ghost: ask for the next one
                 return
             self._set_state("none" if self.enabled else "off")
+            self._prepare_when_idle()
             return
         self._show()
+        if message.done:
+            self._prepare_when_idle()
+
+    def _prepare_when_idle(self) -> None:
+        """Let the engine read the whole document while nothing is asked of it, so a later
+        jump of the cursor is fast. The next request cancels it; what was read is kept."""
+        engine = self.engine
+        if engine is None or self._prepared is engine:
+            return
+        text = self.text
+        if not text:
+            return
+
+        def run() -> None:
+            worker: Worker[Any] = get_current_worker()
+            with self._lock:
+                if worker.is_cancelled:
+                    return
+                engine.prepare(text, cancelled=lambda: worker.is_cancelled)
+                if not worker.is_cancelled:
+                    self._prepared = engine
+
+        self.run_worker(run, name="prepare", group="suggest", thread=True, exclusive=True,
+                        exit_on_error=False)
 
     def _show(self) -> None:
         """Put the visible slice of the ghost into TextArea's `suggestion`."""
