@@ -13,19 +13,25 @@ closing this screen never stops a run, and reopening it shows the run in progres
     self.models_screen_factory = lambda: ModelsScreen(
         active=self.model_spec, training=self.training.snapshot().name if self.training.running else None)
 
-    def on_training_started(self, m: TrainingStarted) -> None:    # and on_training_progress:
-        self.query_one(StatusBar).training = m.snapshot.compact()  # "training notes 42% 1:10 left"
+    def on_training_started(self, m: TrainingStarted) -> None:  # and on_training_progress:
+        self.status.training = m.snapshot.compact()  # "training notes 42% 1:10 left"
     def on_training_finished(self, m: TrainingFinished) -> None:
         # m.name, m.path, m.val_bpc; m.cancelled: stopped early, the best model so far was saved.
-        # Load Engine(checkpoint.load(m.path)) in a thread worker, then swap_engine(it) on the UI
-        # thread, set settings.model = m.name, clear status.training, and notify; m.previous is
-        # the model in use when the run started, to offer back ("keep the old model").
+        # m.previous: the model in use when the run started, to offer back ("keep the old one").
+        self.status.training = ""
+        self.model_spec = m.name
+        self.load_model(m.name, remember=True)  # loads off the UI thread, swaps between suggestions
     def on_training_failed(self, m: TrainingFailed) -> None:
+        self.status.training = ""
         self.notify(m.message, severity="error")  # one line; the current model stays in use
-    def on_model_chosen(self, m: ModelChosen) -> None: ...  # switch to m.name (models dialog,
-                                                            # or this screen's "Keep <previous>")
+    def on_model_chosen(self, m: ModelChosen) -> None:  # models dialog, or "Keep <previous>" here
+        self.model_spec = m.name
+        self.load_model(m.name, remember=True)
     # quit_concerns: while self.training.running, add "a training run is active"; if the person
     # quits anyway, self.training.cancel(); self.training.wait() so the last validation is saved.
+
+Tried this way in a scratch subclass of TuiwriterApp in tmux: the status bar showed "training
+notes-2 3% 4:50 left", F8 cancelled, the best model so far was kept and suggestions moved to it.
 
 Messages are posted from the training thread with `App.post_message` (thread-safe); progress
 arrives about twice a second and a queued `TrainingProgress` is replaced by a newer one.
@@ -468,7 +474,8 @@ class TrainScreen(Screen):
         self.query_one("#status", Static).update(Text(describe_run(snap)))
         self.query_one("#bar", ProgressBar).update(progress=snap.fraction)
         self.query_one("#train-spark", Sparkline).data = list(snap.train_history)
-        self.query_one("#val-spark", Sparkline).data = list(snap.val_history)
+        # One validation point would draw as a full bar: a curve needs two.
+        self.query_one("#val-spark", Sparkline).data = list(snap.val_history) if len(snap.val_history) > 1 else []
         self.query_one("#start", Button).disabled = snap.running
         self.query_one("#cancel", Button).disabled = snap.state not in ("preparing", "training")
         keep = self.query_one("#keep-old", Button)
