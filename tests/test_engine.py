@@ -206,6 +206,8 @@ def test_suggestion_stops_where_confidence_falls(ck):
     # 0.9 ** 6 = 0.53 >= 0.5 > 0.9 ** 7
     assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.5), "") == "abcdef"
     assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.95), "") == ""
+    assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.85), "") == ""  # "a" alone: no
+    assert len(suggestion(scripted(ck, "abcdefghijk", min_confidence=0.85), "", sample=1)) == 2
     # resamples always show something: their confidence counts from the second character
     assert len(suggestion(scripted(ck, "abcdefghijk", min_confidence=0.5), "", sample=1)) == 7
 

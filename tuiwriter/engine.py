@@ -15,7 +15,8 @@ Suggestion policy (`SuggestConfig`): characters are chosen greedily (temperature
 the suggestion stops before a newline, at the whitespace after a sentence end (".", "!", "?",
 plus closing quotes/brackets), at `max_chars`, or before the character where the probability of
 the whole suggestion so far (the product of the model's probabilities of its characters) falls
-below `min_confidence`; so no suggestion at all when even its first character is unlikely.
+below `min_confidence`; so no suggestion at all when its first characters are unlikely, and none
+of a single character (accepting it would cost the key that typing it costs).
 
 Resamples (sample=k>0) are alternatives the person asked for, so they always show something:
 at temperature 0 the k-th next-best first character (newline excluded) followed by the most
@@ -39,6 +40,7 @@ from tuiwriter.predictor import FusedRNN, PState, Predictor
 
 # Chosen by measuring keystroke savings and accept rate (see the engine issue's closing note).
 DEFAULT_MIN_CONFIDENCE = 0.2
+MIN_CHARS = 2  # shorter first suggestions are not shown
 SENTENCE_END = ".!?"
 CLOSERS = "\"')]}"
 SPACES = " \t"
@@ -221,6 +223,10 @@ class Engine:
         generator = torch.Generator().manual_seed(sample) if cfg.temperature > 0 else None
         confidence = 1.0
         ended = False  # just after a sentence end (and any closing quotes)
+        # A one-character ghost saves no key (Tab costs what typing it does): hold the first
+        # character back until the suggestion is known to be longer.
+        min_chars = min(MIN_CHARS, cfg.max_chars) if sample == 0 else 1
+        held: list[str] = []
         for j in range(cfg.max_chars):
             if j > 0:
                 if cancelled is not None and cancelled():
@@ -236,9 +242,14 @@ class Engine:
                 confidence *= math.exp(float(logp[cid]))
                 if confidence < cfg.min_confidence:
                     return
-            if cancelled is not None and cancelled():
-                return
-            yield ch
+            held.append(ch)
+            if j + 1 < min_chars:
+                continue
+            for out in held:
+                if cancelled is not None and cancelled():
+                    return
+                yield out
+            held.clear()
 
     def _advance(self, state: PState, cid: int) -> PState:
         """One decoding step, memoised on the state so it is never computed twice."""

@@ -1,0 +1,134 @@
+"""Speed figures for the completion engine: `python -m tuiwriter.bench`.
+
+1. Per-character step cost at batch 1 for each size preset: the fused step (`FusedRNN`) against
+   `nn.LSTM` called per character (`ModulePredictor`) and `nn.LSTMCell` on the same weights.
+2. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump) from the simulated
+   writer of `tuiwriter eval`, on untrained weights with `min_confidence=0`: every suggestion
+   runs to the 40-character cap and none is ever taken, so these are worst cases; a trained
+   model's figures come from `tuiwriter eval`.
+Weights are random: the cost of a step does not depend on their values.
+3. With `--tune MODEL FILE`: keystroke savings, accept rate and suggestion length of a trained
+   model for several `min_confidence` thresholds (how the engine's default was chosen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Callable
+
+import torch
+
+from tuiwriter.checkpoint import Checkpoint
+from tuiwriter.engine import Engine, SuggestConfig
+from tuiwriter.evaluate import Tally, percentile, simulate
+from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.predictor import FusedRNN, ModulePredictor
+from tuiwriter.vocab import BASE_CHARS, UNK, Vocab
+
+
+def timings(fn: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, float]:
+    """p50 and p99 in ms of `fn` over n calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1e3)
+    return percentile(out, 50), percentile(out, 99)
+
+
+def build(size: str, cell: str = "lstm") -> tuple[CharRNN, Vocab]:
+    vocab = Vocab(UNK + BASE_CHARS)
+    torch.manual_seed(0)
+    return CharRNN(ModelConfig(vocab_size=len(vocab), cell=cell, **SIZES[size])).eval(), vocab
+
+
+def step_costs(size: str, n: int, cell: str = "lstm") -> dict[str, tuple[float, float]]:
+    model, vocab = build(size, cell)
+    results = {}
+    for name, predictor in (("fused", FusedRNN(model, vocab)), ("nn.LSTM" if cell == "lstm" else "nn.GRU",
+                                                                 ModulePredictor(model, vocab))):
+        box = [predictor.start()]
+
+        def one(p=predictor, box=box) -> None:
+            box[0] = p.step(box[0], 5)
+            p.log_probs(box[0])
+
+        results[name] = timings(one, n)
+    if cell == "lstm":
+        cells = [torch.nn.LSTMCell(model.rnn.input_size if k == 0 else model.config.hidden, model.config.hidden)
+                 for k in range(model.config.layers)]
+        hc = [(torch.zeros(1, model.config.hidden), torch.zeros(1, model.config.hidden)) for _ in cells]
+
+        def cell_step() -> None:
+            with torch.inference_mode():
+                inp = model.embed(torch.tensor([5]))
+                for k, c in enumerate(cells):
+                    hc[k] = c(inp, hc[k])
+                    inp = hc[k][0]
+                model.head(inp)
+
+        results["nn.LSTMCell"] = timings(cell_step, n)
+    return results
+
+
+def engine_latency(size: str, chars: int) -> dict:
+    model, vocab = build(size)
+    ck = Checkpoint(model.config, vocab, dict(model.state_dict()), {})
+    engine = Engine(ck, SuggestConfig(min_confidence=0.0), name=f"random-{size}")
+    text = (open(__file__, encoding="utf-8").read() * 20)[:chars]
+    tally = Tally()
+    simulate(engine, text, tally)
+    return tally.summary(engine.name)["latency_ms"]
+
+
+def tune(model: str, path: str, chars: int, thresholds: list[float]) -> None:
+    from tuiwriter.evaluate import read_texts
+
+    engine = Engine.load(model)
+    texts = read_texts([path], engine.vocab.fold, chars)
+    print(f"min_confidence sweep, {model} on {path}, {chars} chars")
+    for threshold in thresholds:
+        engine.config.min_confidence = threshold
+        tally = Tally()
+        for _, text in texts:
+            simulate(engine, text, tally)
+        r = tally.summary(engine.name)
+        print(f"  {threshold:5.2f}  ksr {100 * r['ksr']:6.2f} %  accept {100 * r['accept_rate']:5.1f} %  "
+              f"mean {r['suggestion_chars_mean']:5.2f} chars  shown {tally.shown}  bpc {r['bpc']:.4f}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tuiwriter.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=[s for s in SIZES if s != "tiny"], choices=sorted(SIZES))
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per predictor")
+    parser.add_argument("--chars", type=int, default=3000, help="characters the simulated writer types")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--gru", action="store_true", help="also time the GRU step")
+    parser.add_argument("--no-engine", action="store_true", help="only the step costs")
+    parser.add_argument("--tune", nargs=2, metavar=("MODEL", "FILE"), help="sweep min_confidence instead")
+    parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.tune:
+        tune(args.tune[0], args.tune[1], args.chars, args.thresholds)
+        return 0
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    print("per-character step + next-char distribution, ms (p50 / p99)")
+    for size in args.sizes:
+        for cell in ("lstm", "gru") if args.gru else ("lstm",):
+            row = step_costs(size, args.steps, cell)
+            print(f"  {size:6} {cell:4} " + "   ".join(f"{k} {a:.3f} / {b:.3f}" for k, (a, b) in row.items()))
+    if not args.no_engine:
+        print(f"engine latency, worst case (every suggestion 40 chars), {args.chars} chars typed, ms (p50 / p99)")
+        for size in args.sizes:
+            lat = engine_latency(size, args.chars)
+            print(f"  {size:6} " + "   ".join(f"{k} {lat[k + '_p50']:.2f} / {lat[k + '_p99']:.2f}"
+                                             for k in ("keystroke", "full", "jump")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
