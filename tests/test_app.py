@@ -111,8 +111,8 @@ async def test_quitting_without_changes_does_not_ask(tiny_checkpoint):
 async def test_without_any_model_the_editor_works_and_says_how_to_train(tmp_path):
     app = make_app(None, tmp_path / "notes.md")  # "default" is not shipped in the test dirs
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.status.state == "no model", "the model load to fail")
-        assert "tuiwriter train PATH --model NAME" in notifications(app)
+        await wait_until(pilot, lambda: "tuiwriter train PATH --model NAME" in notifications(app),
+                         "the advice to train a model")
         assert "no model" in status_text(app)
         await type_text(pilot, "still typing")
         assert app.editor.text == "still typing"
@@ -127,8 +127,7 @@ async def test_a_broken_config_gives_a_notification_and_defaults(tiny_checkpoint
     assert warning and current == Settings()
     app = make_app(tiny_checkpoint, settings=current, warning=warning)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        assert "config.toml" in notifications(app)
+        await wait_until(pilot, lambda: "config.toml" in notifications(app), "the config warning")
         assert "T 0.0" in status_text(app)
 
 
@@ -191,7 +190,7 @@ async def test_opening_a_binary_file_is_refused_with_a_message(tiny_checkpoint, 
         await type_text(pilot, "kept")
         await pilot.press("ctrl+s", "ctrl+o")
         await enter_path(pilot, app, blob)
-        assert "binary" in notifications(app)
+        await wait_until(pilot, lambda: "binary" in notifications(app), "the refusal")
         assert app.editor.text == "kept"
 
 

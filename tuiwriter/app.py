@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -80,6 +81,7 @@ class TuiwriterApp(App[None]):
         self._saved_text = document.text
         self.recorder = recovery.Recorder(document.path)
         self._autosaving = False
+        self._load_seq = 0
         self.train_screen_factory: Callable[[], Screen] | None = None
         self.models_screen_factory: Callable[[], Screen] | None = None
         self.started_at = time.monotonic()
@@ -140,16 +142,21 @@ class TuiwriterApp(App[None]):
 
     # ----- the model ----------------------------------------------------------------------
     def load_model(self, spec: str, remember: bool = False) -> None:
-        """Load `spec` in a thread worker; suggestions switch to it when it is ready."""
+        """Load `spec` in the background; suggestions switch to it when it is ready.
+
+        A daemon thread rather than a Textual worker: workers run in asyncio's executor, which
+        is joined at exit, so Ctrl+Q during the first torch import would wait seconds for it.
+        """
         self.status.model = spec
         if self.engine is None:
             self.editor.loading_model = True
             self.status.state = "loading"
-        self.run_worker(partial(self._load_engine, spec, remember), name="load-model",
-                        group="model", thread=True, exclusive=True, exit_on_error=False)
+        self._load_seq += 1
+        threading.Thread(target=self._load_engine, args=(spec, remember, self._load_seq),
+                         name="tuiwriter-load-model", daemon=True).start()
 
-    def _load_engine(self, spec: str, remember: bool) -> None:
-        """Worker thread: the first import of torch happens here, after the first paint."""
+    def _load_engine(self, spec: str, remember: bool, seq: int) -> None:
+        """Loader thread: the first import of torch happens here, after the first paint."""
         try:
             from tuiwriter.engine import Engine, SuggestConfig
 
@@ -159,10 +166,20 @@ class TuiwriterApp(App[None]):
                 config.min_confidence = self.settings.min_confidence
             engine = Engine.load(spec, config)
         except Exception as exc:  # noqa: BLE001 - any failure is a message, never a crash
-            self.call_from_thread(self._model_failed, spec, str(exc).splitlines()[0] if str(exc) else
-                                  type(exc).__name__)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._from_loader(seq, self._model_failed, spec, reason)
             return
-        self.call_from_thread(self._model_loaded, engine, spec, remember)
+        self._from_loader(seq, self._model_loaded, engine, spec, remember)
+
+    def _from_loader(self, seq: int, callback: Callable[..., None], *args: object) -> None:
+        """Hand a load result to the UI thread, unless a later load superseded it or the app
+        has already quit."""
+        if seq != self._load_seq or not self.is_running:
+            return
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:  # the app stopped meanwhile
+            pass
 
     def _model_loaded(self, engine: Engine, spec: str, remember: bool) -> None:
         self.swap_engine(engine)
@@ -204,10 +221,6 @@ class TuiwriterApp(App[None]):
     # ----- status -------------------------------------------------------------------------
     def on_ghost_editor_state_changed(self, message: GhostEditor.StateChanged) -> None:
         self.status.state = message.state
-        if message.state == "on" and self.editor.first_suggestion_at and not getattr(
-                self, "_first_traced", False):
-            self._first_traced = True
-            _trace("first_suggestion")
 
     def on_text_area_changed(self, message: TextArea.Changed) -> None:
         if not self.dirty and self.editor.text != self._saved_text:

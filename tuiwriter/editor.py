@@ -15,7 +15,6 @@ worker is still winding down. The UI thread never waits for the model.
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
@@ -89,10 +88,8 @@ class GhostEditor(TextArea):
         self._sample = 0
         self._in_edit = False
         self._kick_pending = False
-        self._requested_at: float | None = None
         self._state = ""
         self._prepared: object | None = None  # the engine that has read the whole document
-        self.first_suggestion_at: float | None = None  # monotonic time, for start-up figures
 
     # ----- what the rest of the app uses -------------------------------------------------
     @property
@@ -276,7 +273,6 @@ class GhostEditor(TextArea):
         text = self.text
         cursor = self.document.get_index_from_location(self.cursor_location)
         self._done = False
-        self._requested_at = time.monotonic()
         self.set_timer(THINKING_AFTER_S, lambda: self._maybe_thinking(generation))
         self.run_worker(
             lambda: self._compute(engine, generation, text, cursor, self._sample,
@@ -321,8 +317,6 @@ class GhostEditor(TextArea):
         self._stream += message.text
         if message.done:
             self._done = True
-        if self._stream and self.first_suggestion_at is None:
-            self.first_suggestion_at = time.monotonic()
         if message.done and not self._stream[self._consumed:]:
             if self._consumed:
                 self._invalidate()  # typed through a finished ghost: ask for the next one
