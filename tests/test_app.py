@@ -207,3 +207,23 @@ async def test_swap_engine_clears_the_old_models_ghost(tiny_checkpoint):
         assert "model other" in status_text(app)
         assert await settled(pilot, app) == first  # same weights, so the same suggestion
         assert app.editor.engine is replacement
+
+
+async def test_switch_model_from_the_palette_and_remember_it(tiny_checkpoint):
+    from editor_helpers import install_model
+
+    app = make_app(tiny_checkpoint)
+    install_model(tiny_checkpoint, "second")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Switch model")
+        await wait_until(pilot, lambda: app.screen.query_one(CommandList).option_count, "matches")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query("#models"), "the model list")
+        models = app.screen.query_one("#models")
+        models.highlighted = models.get_option_index("second")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.engine.name == "second", "the switch")
+        assert "model second" in status_text(app)
+    assert settings_module.load()[0].model == "second"
