@@ -84,7 +84,6 @@ class TuiwriterApp(App[None]):
         self._load_seq = 0
         self.train_screen_factory: Callable[[], Screen] | None = None
         self.models_screen_factory: Callable[[], Screen] | None = None
-        self.started_at = time.monotonic()
         self.painted_at: float | None = None
         self.model_ready_at: float | None = None
 
@@ -112,12 +111,13 @@ class TuiwriterApp(App[None]):
         editor.max_chars = self.settings.max_suggestion_chars
         editor.enabled = self.settings.suggestions
         editor.loading_model = self.load_model_at_start
+        editor.move_cursor(editor.document.end)  # a notes file is usually continued at its end
         editor.focus()
         status = self.status
         status.file_name = self.document.name
         status.model = self.model_spec
         status.temperature = self.settings.temperature
-        status.state = editor._idle_state()
+        status.state = editor.idle_state()
         if self.settings_warning:
             self.notify(f"{self.settings_warning}; using defaults for those settings",
                         title="config.toml", severity="warning", timeout=10)

@@ -203,7 +203,8 @@ class GhostEditor(TextArea):
         self._show()
 
     # ----- the ghost ----------------------------------------------------------------------
-    def _idle_state(self) -> str:
+    def idle_state(self) -> str:
+        """The state to show when no suggestion is on its way."""
         if not self.enabled:
             return "off"
         if self.engine is None:
@@ -226,7 +227,7 @@ class GhostEditor(TextArea):
         """Hide the ghost and ignore whatever the running request still streams."""
         self._generation += 1
         self._clear_ghost()
-        self._set_state(self._idle_state())
+        self._set_state(self.idle_state())
 
     def _invalidate(self, keep_sample: bool = False) -> None:
         """The ghost no longer fits the text or cursor: drop it and ask for a new one."""
@@ -264,7 +265,7 @@ class GhostEditor(TextArea):
         """Start a worker for the current generation (coalesces bursts of changes)."""
         self._kick_pending = False
         if not self._wants_suggestion():
-            self._set_state(self._idle_state())
+            self._set_state(self.idle_state())
             self._prepare_when_idle()
             return
         engine = self.engine
