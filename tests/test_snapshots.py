@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from editor_helpers import make_app, model_ready, settled, type_text
 
+from tuiwriter.settings import Settings
+
 SIZE = (100, 30)
 
 
 def test_main_screen_with_ghost_text(snap_compare, tiny_checkpoint, tmp_path):
     path = tmp_path / "notes.md"
     path.write_text("# Notes\n\nThe cat sat on the mat and looked at the door.\n")
-    app = make_app(tiny_checkpoint, path)
+    # Pin the suggestion policy so tuning the engine's default threshold does not move pixels.
+    app = make_app(tiny_checkpoint, path, settings=Settings(temperature=0.0, min_confidence=0.1))
 
     async def run_before(pilot) -> None:
         app.editor.cursor_blink = False
