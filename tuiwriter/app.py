@@ -26,6 +26,10 @@ from textual.widgets import Footer, TextArea
 from tuiwriter import documents, recovery
 from tuiwriter.dialogs import HelpScreen, ModelPicker, PathPrompt, recovery_prompt, unsaved_changes
 from tuiwriter.editor import GhostEditor
+from tuiwriter.models_screen import ModelChosen, ModelsScreen
+from tuiwriter.train_screen import (TrainingFailed, TrainingFinished, TrainingProgress, TrainingStarted,
+                                    TrainScreen, post_to_app)
+from tuiwriter.training_job import TrainingJob
 from tuiwriter.settings import DEFAULT_KEYS, Settings
 from tuiwriter.status_bar import StatusBar
 
@@ -82,8 +86,14 @@ class TuiwriterApp(App[None]):
         self.recorder = recovery.Recorder(document.path)
         self._autosaving = False
         self._load_seq = 0
-        self.train_screen_factory: Callable[[], Screen] | None = None
-        self.models_screen_factory: Callable[[], Screen] | None = None
+        # Training in the background (none of this imports torch until a run starts).
+        self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
+        self.previous_model: str | None = None  # offered back after a run switches models
+        self.train_screen_factory: Callable[[], Screen] | None = (
+            lambda: TrainScreen(self.training, active_model=self.model_spec))
+        self.models_screen_factory: Callable[[], Screen] | None = (
+            lambda: ModelsScreen(active=self.model_spec,
+                                 training=self.training.snapshot().name if self.training.running else None))
         self.painted_at: float | None = None
         self.model_ready_at: float | None = None
 
@@ -183,6 +193,7 @@ class TuiwriterApp(App[None]):
 
     def _model_loaded(self, engine: Engine, spec: str, remember: bool) -> None:
         self.swap_engine(engine)
+        self.model_spec = spec
         if self.model_ready_at is None:
             self.model_ready_at = time.monotonic()
             _trace("model_ready", model=engine.name)
@@ -217,6 +228,42 @@ class TuiwriterApp(App[None]):
         self.engine = engine
         self.editor.set_engine(engine)
         self.status.model = engine.name or self.model_spec
+
+    # ----- training in the background -------------------------------------------------------
+    def on_training_started(self, message: TrainingStarted) -> None:
+        self.status.training = message.snapshot.compact()
+
+    def on_training_progress(self, message: TrainingProgress) -> None:
+        self.status.training = message.snapshot.compact()
+
+    def on_training_finished(self, message: TrainingFinished) -> None:
+        """Switch suggestions to the new model (loaded off the UI thread) and offer the old one back."""
+        self.status.training = ""
+        self.previous_model = message.previous
+        self.load_model(message.name, remember=True)
+        quality = f" (val {message.val_bpc:.2f} bits/char)" if message.val_bpc is not None else ""
+        early = ", stopped early: the best so far" if message.cancelled else ""
+        back = (f" To go back to {message.previous}: Ctrl+P, \"Keep the previous model\"."
+                if message.previous and message.previous != message.name else "")
+        self.notify(f"Model {message.name} is ready{quality}{early}.{back}", title="training", timeout=12)
+
+    def on_training_failed(self, message: TrainingFailed) -> None:
+        self.status.training = ""
+        current = self.engine.name if self.engine else "none"
+        self.notify(f"{message.message} (still using model {current})", title="training",
+                    severity="error", timeout=12)
+
+    def on_model_chosen(self, message: ModelChosen) -> None:
+        if message.name != self.model_spec:
+            self.load_model(message.name, remember=True)
+
+    def action_keep_previous_model(self) -> None:
+        """Go back to the model that was in use before the last training run switched it."""
+        if not self.previous_model:
+            self.notify("No earlier model to go back to.", severity="warning")
+            return
+        previous, self.previous_model = self.previous_model, None
+        self.load_model(previous, remember=True)
 
     # ----- status -------------------------------------------------------------------------
     def on_ghost_editor_state_changed(self, message: GhostEditor.StateChanged) -> None:
@@ -377,9 +424,11 @@ class TuiwriterApp(App[None]):
         self.status.file_name = doc.name
         self._offer_recovery()
 
-    def _unless_unsaved(self, question: str, proceed: Callable[[], None]) -> None:
+    def _unless_unsaved(self, question: str, proceed: Callable[[], None],
+                        reasons: list[str] | None = None) -> None:
         """Run `proceed` now, or after the person saves or discards their unsaved changes."""
-        reasons = self.quit_concerns()
+        if reasons is None:
+            reasons = self.unsaved_concerns()
         if not reasons:
             proceed()
             return
@@ -393,17 +442,27 @@ class TuiwriterApp(App[None]):
 
         self.push_screen(unsaved_changes(question, reasons), answered)
 
+    def unsaved_concerns(self) -> list[str]:
+        return [f"{self.document.name} has unsaved changes."] if self.dirty else []
+
     def quit_concerns(self) -> list[str]:
         """Why quitting now would lose something (one line each); empty when it is safe."""
-        return [f"{self.document.name} has unsaved changes."] if self.dirty else []
+        reasons = self.unsaved_concerns()
+        if self.training.running:
+            reasons.append(f"Training {self.training.snapshot().name} is running: quitting stops it "
+                           "(the best model so far is kept).")
+        return reasons
 
     async def action_quit(self) -> None:
         """Ctrl+Q: quit, asking first when there are unsaved changes."""
-        self._unless_unsaved("Quit tuiwriter?", self._quit_now)
+        self._unless_unsaved("Quit tuiwriter?", self._quit_now, self.quit_concerns())
 
     def _quit_now(self) -> None:
         if not self.dirty:
             self.recorder.discard()
+        if self.training.running:
+            self.training.cancel()
+            self.training.wait(timeout=60)  # its last validation decides which model is kept
         self.exit()
 
     # ----- crash recovery -----------------------------------------------------------------
@@ -484,6 +543,9 @@ class TuiwriterApp(App[None]):
                             self.action_switch_model)
         yield SystemCommand("Train on files…", "Train or fine-tune a model on your files",
                             self.action_train)
+        if self.previous_model:
+            yield SystemCommand("Keep the previous model", f"Go back to {self.previous_model}",
+                                self.action_keep_previous_model)
         yield SystemCommand("Save", "Write the file", self.action_save)
         yield SystemCommand("Save as…", "Write to another file", self.action_save_as)
         yield SystemCommand("Open file…", "Open another file", self.action_open)
