@@ -1,7 +1,7 @@
 """Editor start-up as a person sees it, through tmux: launch -> painted, launch -> a typed key on
 screen, launch -> first ghost text, and resident memory once idle with the model loaded.
 
-    python benchmarks/editor_startup.py --model NAME [--runs 5] [--prompt "The man who"]
+    python tests/bench_editor_startup.py --model NAME [--runs 5] [--prompt "The man who"]
                                         [--min-confidence 0.001]
 
 Needs tmux. Uses private XDG folders under a temp dir, except XDG_DATA_HOME (where the model
