@@ -2,10 +2,11 @@
 
 1. Per-character step cost at batch 1 for each size preset: the fused step (`FusedRNN`) against
    `nn.LSTM` called per character (`ModulePredictor`) and `nn.LSTMCell` on the same weights.
-2. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump) from the simulated
-   writer of `tuiwriter eval`, on untrained weights with `min_confidence=0`: every suggestion
-   runs to the 40-character cap and none is ever taken, so these are worst cases; a trained
-   model's figures come from `tuiwriter eval`.
+2. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump): keystroke and full
+   from the simulated writer of `tuiwriter eval`, on untrained weights with `min_confidence=0`:
+   every suggestion runs to the 40-character cap and none is ever taken, so these are worst
+   cases; jump from random cursor moves in a document read once. A trained model's figures
+   come from `tuiwriter eval`.
 Weights are random: the cost of a step does not depend on their values.
 3. With `--tune MODEL FILE`: keystroke savings, accept rate and suggestion length of a trained
    model for several `min_confidence` thresholds (how the engine's default was chosen).
@@ -14,6 +15,7 @@ Weights are random: the cost of a step does not depend on their values.
 from __future__ import annotations
 
 import argparse
+import random
 import time
 from typing import Callable
 
@@ -74,13 +76,21 @@ def step_costs(size: str, n: int, cell: str = "lstm") -> dict[str, tuple[float, 
     return results
 
 
-def engine_latency(size: str, chars: int) -> dict:
+def engine_latency(size: str, chars: int, jumps: int, interval: int) -> dict:
+    """Keystroke/full from the simulated writer typing `chars` characters; jump from `jumps`
+    cursor moves to random places of a 20,000-character document read once (`prepare`)."""
     model, vocab = build(size)
     ck = Checkpoint(model.config, vocab, dict(model.state_dict()), {})
-    engine = Engine(ck, SuggestConfig(min_confidence=0.0), name=f"random-{size}")
-    text = (open(__file__, encoding="utf-8").read() * 20)[:chars]
+    engine = Engine(ck, SuggestConfig(min_confidence=0.0), name=f"random-{size}", interval=interval)
+    text = (open(__file__, encoding="utf-8").read() * 20)[:20_000]
     tally = Tally()
-    simulate(engine, text, tally)
+    simulate(engine, text[:chars], tally)
+    engine.prepare(text)
+    rng = random.Random(0)
+    for _ in range(jumps):
+        start = time.perf_counter()
+        next(engine.suggest(text, rng.randrange(len(text))))
+        tally.jump_ms.append((time.perf_counter() - start) * 1e3)
     return tally.summary(engine.name)["latency_ms"]
 
 
@@ -104,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tuiwriter.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=[s for s in SIZES if s != "tiny"], choices=sorted(SIZES))
     parser.add_argument("--steps", type=int, default=300, help="timed steps per predictor")
-    parser.add_argument("--chars", type=int, default=3000, help="characters the simulated writer types")
+    parser.add_argument("--chars", type=int, default=800, help="characters the simulated writer types")
+    parser.add_argument("--jumps", type=int, default=300, help="cursor jumps timed")
+    parser.add_argument("--interval", type=int, default=32, help="engine checkpoint interval")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--gru", action="store_true", help="also time the GRU step")
     parser.add_argument("--no-engine", action="store_true", help="only the step costs")
@@ -122,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             row = step_costs(size, args.steps, cell)
             print(f"  {size:6} {cell:4} " + "   ".join(f"{k} {a:.3f} / {b:.3f}" for k, (a, b) in row.items()))
     if not args.no_engine:
-        print(f"engine latency, worst case (every suggestion 40 chars), {args.chars} chars typed, ms (p50 / p99)")
+        print(f"engine latency, worst case (every suggestion 40 chars), checkpoint interval {args.interval}, "
+              "ms (p50 / p99)")
         for size in args.sizes:
-            lat = engine_latency(size, args.chars)
+            lat = engine_latency(size, args.chars, args.jumps, args.interval)
             print(f"  {size:6} " + "   ".join(f"{k} {lat[k + '_p50']:.2f} / {lat[k + '_p99']:.2f}"
                                              for k in ("keystroke", "full", "jump")))
     return 0

@@ -202,6 +202,9 @@ def run_eval_cli(files: list[str], model_spec: str, as_json: bool = False, max_c
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    import torch
+
+    torch.set_num_threads(1)  # as the editor infers: one thread, the other core left to training
     engine = Engine.load(model_spec)
     texts = read_texts(files, engine.vocab.fold, max_chars)
     total = sum(len(t) for _, t in texts)
