@@ -3,8 +3,8 @@ settings, crash recovery and the model.
 
 Start-up order matters: the screen is painted and typeable first; only after the first refresh
 does a thread worker import torch and load the model, and suggestions start when it is ready.
-Hooks for the training work (issue 5): `action_train` / `train_screen_factory`, the "Switch
-model" command / `models_screen_factory`, `status.training`, `swap_engine`, `quit_concerns`.
+Training runs in the background (`TrainingJob`); its screen and the models dialog talk to the
+app through messages (`TrainingStarted/Progress/Finished/Failed`, `ModelChosen`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, TextArea
 
 from tuiwriter import documents, recovery
-from tuiwriter.dialogs import HelpScreen, ModelPicker, PathPrompt, recovery_prompt, unsaved_changes
+from tuiwriter.dialogs import HelpScreen, PathPrompt, recovery_prompt, unsaved_changes
 from tuiwriter.editor import GhostEditor
 from tuiwriter.models_screen import ModelChosen, ModelsScreen
 from tuiwriter.train_screen import (TrainingFailed, TrainingFinished, TrainingProgress, TrainingStarted,
@@ -89,11 +89,6 @@ class TuiwriterApp(App[None]):
         # Training in the background (none of this imports torch until a run starts).
         self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
         self.previous_model: str | None = None  # offered back after a run switches models
-        self.train_screen_factory: Callable[[], Screen] | None = (
-            lambda: TrainScreen(self.training, active_model=self.model_spec))
-        self.models_screen_factory: Callable[[], Screen] | None = (
-            lambda: ModelsScreen(active=self.model_spec,
-                                 training=self.training.snapshot().name if self.training.running else None))
         self.painted_at: float | None = None
         self.model_ready_at: float | None = None
 
@@ -322,42 +317,13 @@ class TuiwriterApp(App[None]):
         return rows
 
     def action_train(self) -> None:
-        """Ctrl+T: train on files from inside the editor (screen supplied by the training work)."""
-        if self.train_screen_factory is None:
-            self.notify("Training from the editor is not available in this build: "
-                        "run `tuiwriter train PATH --model NAME` in a shell.", severity="warning")
-            return
-        self.push_screen(self.train_screen_factory())
+        """Ctrl+T: train on files in the background (the run outlives the screen)."""
+        self.push_screen(TrainScreen(self.training, active_model=self.model_spec))
 
     def action_switch_model(self) -> None:
-        if self.models_screen_factory is not None:
-            self.push_screen(self.models_screen_factory())
-            return
-        self.run_worker(self._list_models, name="list-models", group="models", thread=True,
-                        exit_on_error=False)
-
-    def _list_models(self) -> None:
-        from tuiwriter import store
-
-        rows = []
-        for info in store.list_models():
-            if info.error:
-                continue
-            bpc = f"{info.val_bpc:.2f} bpc" if info.val_bpc is not None else ""
-            rows.append((info.name, " · ".join(x for x in (bpc, info.trained_on) if x)))
-        self.call_from_thread(self._pick_model, rows)
-
-    def _pick_model(self, rows: list[tuple[str, str]]) -> None:
-        if not rows:
-            self.notify(f"No models yet: {NO_MODEL_HINT}.", severity="warning")
-            return
-        active = self.engine.name if self.engine else ""
-
-        def chosen(name: str | None) -> None:
-            if name:
-                self.load_model(name, remember=True)
-
-        self.push_screen(ModelPicker(rows, active), chosen)
+        """List the models; choosing one posts `ModelChosen`, handled above."""
+        running = self.training.snapshot().name if self.training.running else None
+        self.push_screen(ModelsScreen(active=self.model_spec, training=running))
 
     # ----- files --------------------------------------------------------------------------
     def action_save(self) -> None:

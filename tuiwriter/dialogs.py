@@ -15,8 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Button, Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Input, Label, Static
 
 HELP_INTRO = (
     "Dim text after the cursor is the model's guess at what comes next: Tab takes it,\n"
@@ -158,27 +157,3 @@ class PathPrompt(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-class ModelPicker(ModalScreen[str | None]):
-    """Pick the model suggestions come from; rows are (name, one-line description)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
-
-    def __init__(self, rows: list[tuple[str, str]], active: str) -> None:
-        super().__init__()
-        self.rows = rows
-        self.active = active
-
-    def compose(self) -> ComposeResult:
-        options = [Option(f"{'● ' if name == self.active else '  '}{name}  {what}", id=name)
-                   for name, what in self.rows]
-        with Vertical(classes="dialog"):
-            yield Label("Switch model", classes="title")
-            yield OptionList(*options, id="models")
-            yield Static("Enter switches · Esc cancels", classes="hint", markup=False)
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
