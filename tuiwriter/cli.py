@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--threads", type=_positive(int), help="CPU threads (default: all cores)")
     t.add_argument("--batch", type=_positive(int), help="parallel streams per batch (default 64)")
+    t.add_argument("--seq-len", type=_positive(int), help="characters per stream per update (default 128)")
     t.add_argument("--lr", type=_positive(float), help="peak learning rate")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run of --model")
     t.add_argument("--force", action="store_true", help="replace an existing model of that name")

@@ -54,7 +54,7 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
         err.print(f"note: {setup.unknown_chars} distinct character(s) are outside the vocabulary "
                   "and map to the unknown symbol")
     cfg = TrainConfig(minutes=args.minutes, seed=args.seed, threads=args.threads, lr=setup.lr,
-                      batch=args.batch or TrainConfig.batch)
+                      batch=args.batch or TrainConfig.batch, seq_len=args.seq_len or TrainConfig.seq_len)
     summary = setup.summary
     out_dir = private_dir(store.model_dir(name))
     out_path = out_dir / store.CHECKPOINT_FILE
