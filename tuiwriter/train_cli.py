@@ -25,7 +25,7 @@ from tuiwriter.train import TrainConfig, train
 def _describe(p: TrainProgress) -> str:
     parts = [f"{p.chars_seen / 1e6:.2f}M chars"]
     if p.elapsed_s > 1:
-        parts.append(f"{p.chars_seen / p.elapsed_s:,.0f} chars/s")
+        parts.append(f"{p.chars_per_s:,.0f} chars/s")
     if p.train_loss is not None:
         parts.append(f"train {p.train_loss:.3f}")
     if p.best_val_loss is not None:
@@ -82,11 +82,12 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
             last_line = [0.0]
 
             def on_progress(p: TrainProgress) -> None:
-                bar.update(task, completed=min(p.elapsed_s, p.budget_s), description=_describe(p))
+                line = _describe(p)
+                bar.update(task, completed=min(p.elapsed_s, p.budget_s), description=line)
                 # Without a terminal (a log file, CI) the bar is not drawn: print a line now and then.
                 if not err.is_terminal and (p.phase in ("saved", "done") or p.elapsed_s - last_line[0] >= 30):
                     last_line[0] = p.elapsed_s
-                    print(f"[{p.elapsed_s:6.0f}s / {p.budget_s:.0f}s] {p.phase:8s} {_describe(p)}",
+                    print(f"[{p.elapsed_s:6.0f}s / {p.budget_s:.0f}s] {p.phase:8s} {line}",
                           file=sys.stderr, flush=True)
 
             result = train(model, vocab, train_text, val_text, out_path, cfg, summary,
