@@ -19,6 +19,18 @@ def notes(tmp_path) -> Path:
     return write_notes(tmp_path / "notes")
 
 
+async def start_training(pilot, app, notes: Path) -> TrainScreen:
+    """Ctrl+T, pick the notes, fine-tune the active model for up to 5 minutes; wait for progress."""
+    await model_ready(pilot, app)
+    await pilot.press("ctrl+t")
+    await wait_until(pilot, lambda: isinstance(app.screen, TrainScreen), "the training screen")
+    screen = app.screen
+    await choose(pilot, screen, notes, minutes="5", size=None)  # fine-tune "tiny", the active model
+    await pilot.click("#start")
+    await wait_until(pilot, lambda: app.training.snapshot().chars_seen > 0, "training progress")
+    return screen
+
+
 def status_text(app) -> str:
     return str(app.status.render())
 
@@ -26,13 +38,7 @@ def status_text(app) -> str:
 async def test_train_from_the_editor_cancel_then_finish_and_suggest_from_the_new_model(tiny_checkpoint, notes):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=(130, 44)) as pilot:
-        await model_ready(pilot, app)
-        await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: isinstance(app.screen, TrainScreen), "the training screen")
-        screen = app.screen
-        await choose(pilot, screen, notes, minutes="5", size=None)  # fine-tune "tiny", the active model
-        await pilot.click("#start")
-        await wait_until(pilot, lambda: app.training.snapshot().chars_seen > 0, "training progress")
+        screen = await start_training(pilot, app, notes)
         await wait_until(pilot, lambda: "training notes" in status_text(app), "progress in the status bar")
 
         screen.query_one("#cancel", Button).press()
@@ -68,12 +74,7 @@ async def test_train_from_the_editor_cancel_then_finish_and_suggest_from_the_new
 async def test_quitting_while_training_asks_and_keeps_the_best_model(tiny_checkpoint, notes):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=(130, 44)) as pilot:
-        await model_ready(pilot, app)
-        await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: isinstance(app.screen, TrainScreen), "the training screen")
-        await choose(pilot, app.screen, notes, minutes="5", size=None)
-        await pilot.click("#start")
-        await wait_until(pilot, lambda: app.training.snapshot().chars_seen > 0, "training progress")
+        await start_training(pilot, app, notes)
         await pilot.press("escape")
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: "Training notes is running" in str(getattr(app.screen, "body", "")),
