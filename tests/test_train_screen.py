@@ -179,8 +179,9 @@ async def test_fine_tune_is_recommended_and_the_old_model_can_be_kept(notes, tin
         assert not keep.display
 
 
-async def test_without_a_model_file_fine_tune_is_not_offered(notes):
-    app = Host(notes.parent, active_model="default")  # no shipped default in a test install
+async def test_without_a_model_file_fine_tune_is_not_offered(notes, monkeypatch):
+    monkeypatch.setattr("tuiwriter.store.shipped_default", lambda: notes.parent / "no-default.safetensors")
+    app = Host(notes.parent, active_model="default")  # an install without the shipped model
     async with app.run_test(size=(130, 44)) as pilot:
         screen = app.screen
         finetune = screen.query_one("#mode-finetune", RadioButton)
