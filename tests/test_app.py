@@ -82,6 +82,21 @@ async def test_untitled_buffer_asks_for_a_name_on_save(tiny_checkpoint, tmp_path
         assert "draft.md" in status_text(app)
 
 
+async def test_saving_as_markdown_keeps_the_cursor_where_it_was(tiny_checkpoint, tmp_path):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await type_text(pilot, "first line")
+        await pilot.press("enter")
+        await type_text(pilot, "second")
+        await pilot.press("ctrl+s")
+        await enter_path(pilot, app, tmp_path / "draft.md")  # highlighting switches on
+        assert (tmp_path / "draft.md").read_text() == "first line\nsecond"
+        assert app.editor.language in ("markdown", None)
+        assert app.editor.cursor_location == (1, 6)
+        await type_text(pilot, " line")
+        assert app.editor.text == "first line\nsecond line"
+
+
 async def test_quitting_with_unsaved_changes_asks_first(tiny_checkpoint, tmp_path):
     path = tmp_path / "notes.md"
     app = make_app(tiny_checkpoint, path)

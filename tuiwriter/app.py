@@ -142,8 +142,10 @@ class TuiwriterApp(App[None]):
         language = LANGUAGES.get(path.suffix.lower()) if path else None
         editor = self.editor
         language = language if language in editor.available_languages else None
-        if editor.language != language:  # setting it reloads the document (cursor to 0,0)
-            editor.language = language
+        if editor.language != language:
+            selection = editor.selection
+            editor.language = language  # reloads the document, which puts the cursor at (0, 0)
+            editor.selection = selection  # a first save as notes.md keeps the cursor where it was
 
     # ----- the model ----------------------------------------------------------------------
     def load_model(self, spec: str, remember: bool = False) -> None:
