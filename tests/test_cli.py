@@ -108,6 +108,34 @@ def test_models_lists_and_marks_the_active_model(capsys, tiny_checkpoint):
     capsys.readouterr()
 
 
+def test_models_use_keeps_the_rest_of_config_and_an_absolute_path(capsys, tiny_checkpoint, tmp_path,
+                                                                   monkeypatch):
+    from tuiwriter import settings
+
+    config = settings.config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('temperature = 0.7\n\n[keys]\nresample = "ctrl+r"\n')
+    shutil.copy(tiny_checkpoint, tmp_path / "mine.safetensors")
+    monkeypatch.chdir(tmp_path)
+    assert main(["models", "--use", "mine.safetensors"]) == 0
+    capsys.readouterr()
+    current, warning = settings.load()
+    assert warning is None and current.model == str(tmp_path / "mine.safetensors")  # works from anywhere
+    assert current.temperature == 0.7 and current.keys["resample"] == "ctrl+r"
+
+
+def test_a_broken_config_is_never_replaced_by_defaults(capsys, tiny_checkpoint):
+    from tuiwriter import settings
+
+    _install(tiny_checkpoint, "mine")
+    config = settings.config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('temperature = 0.7\n[keys\nresample = "ctrl+r"\n')
+    line = _one_line_error(capsys, ["models", "--use", "mine"])
+    assert "config.toml has an error" in line
+    assert config.read_text() == 'temperature = 0.7\n[keys\nresample = "ctrl+r"\n'
+
+
 def test_an_existing_model_is_not_overwritten_by_accident(capsys, notes, tiny_checkpoint):
     _install(tiny_checkpoint, "keep")
     before = (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter/models/keep/model.safetensors").read_bytes()

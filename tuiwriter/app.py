@@ -199,7 +199,7 @@ class TuiwriterApp(App[None]):
 
             self.settings.model = spec
             try:
-                settings_module.save(self.settings)
+                settings_module.remember({"model": spec})
             except OSError as exc:
                 self.notify(f"could not remember the model: {exc}", severity="warning")
             self.notify(f"suggestions now come from {engine.name or spec}")

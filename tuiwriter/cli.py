@@ -151,10 +151,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"deleted model {args.delete!r}")
         return 0
     if args.use:
-        store.load(args.use)  # refuse a name that does not load
-        current.model = args.use
-        settings.save(current)
-        print(f"active model: {args.use}")
+        spec = store.canonical(args.use)
+        store.load(spec)  # refuse a name that does not load
+        settings.remember({"model": spec})
+        print(f"active model: {spec}")
         return 0
     rows = store.list_models()
     if not rows:

@@ -8,7 +8,7 @@ easy to get subtly wrong, and Python ships only a reader).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import tomli_w
@@ -84,7 +84,24 @@ def load(path: Path | None = None) -> tuple[Settings, str | None]:
     return settings, warning
 
 
-def save(settings: Settings, path: Path | None = None) -> None:
+class SettingsError(OSError):
+    """config.toml cannot be updated; the message is one line."""
+
+
+def remember(changes: dict[str, object], path: Path | None = None) -> None:
+    """Write `changes` into config.toml and keep every other setting the person wrote there.
+
+    A file that does not parse is never replaced (that would swap the person's key map and
+    settings for defaults): SettingsError says so instead. Comments do not survive a write.
+    """
     path = path or config_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raw = {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"{path} has an error ({str(exc).splitlines()[0]}): "
+                            "fix it and try again; it was left as it is") from None
+    raw.update(changes)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, tomli_w.dumps(asdict(settings)))
+    atomic_write(path, tomli_w.dumps(raw))

@@ -57,6 +57,15 @@ def resolve(spec: str) -> Path:
         f"no model named {spec!r} (see `tuiwriter models`, or train one with `tuiwriter train`)")
 
 
+def canonical(spec: str) -> str:
+    """The spec to remember in config.toml: names as they are, a path made absolute so it
+    still works when the editor starts in another folder."""
+    path = resolve(spec)
+    if spec == DEFAULT or path == models_dir() / spec / CHECKPOINT_FILE:
+        return spec
+    return str(path.resolve())
+
+
 def load(spec: str) -> checkpoint.Checkpoint:
     return checkpoint.load(resolve(spec))
 
