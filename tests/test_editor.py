@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from editor_helpers import make_app, model_ready, settled, type_text
+from textual.document._document import Selection
 
 from tuiwriter.editor import GhostEditor
 from tuiwriter.engine import next_word
@@ -120,6 +121,19 @@ async def test_tab_indents_when_there_is_no_suggestion(tiny_checkpoint):
         await model_ready(pilot, app)
         await pilot.press("tab")
         assert app.editor.text.strip() == "" and len(app.editor.text) > 0
+
+
+async def test_tab_with_a_selection_indents_the_lines_and_loses_nothing(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        app.editor.load_text("def f():\nreturn 1\n\nx = 2")
+        app.editor.selection = Selection((1, 3), (3, 2))
+        await pilot.press("tab")
+        assert app.editor.text == "def f():\n    return 1\n\n    x = 2"
+        assert app.editor.selection == Selection((1, 0), (3, 9))
+        await pilot.press("ctrl+z")
+        assert app.editor.text == "def f():\nreturn 1\n\nx = 2"
 
 
 async def test_stale_characters_from_an_old_request_are_dropped(tiny_checkpoint):

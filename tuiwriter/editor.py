@@ -130,10 +130,26 @@ class GhostEditor(TextArea):
 
     # ----- keys ---------------------------------------------------------------------------
     def action_accept(self) -> None:
-        """Tab: take the visible suggestion; with none (or a selection) Tab indents."""
-        if not self.ghost or not self.selection.is_empty:
+        """Tab: take the visible suggestion; with none Tab indents, with a selection it
+        indents the selected lines (TextArea's own Tab would replace the selection)."""
+        if not self.selection.is_empty:
+            self._indent_selected_lines()
+            return
+        if not self.ghost:
             raise SkipAction()
         self.insert(self.ghost)
+
+    def _indent_selected_lines(self) -> None:
+        """One edit (one undo step) that indents every line the selection touches."""
+        start, end = sorted(self.selection)
+        first, last = start[0], end[0]
+        if end[1] == 0 and last > first:
+            last -= 1  # a selection that ends at a line start leaves that line alone
+        indent = "\t" if self.indent_type == "tabs" else " " * self.indent_width
+        lines = [self.document.get_line(row) for row in range(first, last + 1)]
+        indented = [indent + line if line.strip() else line for line in lines]
+        self.replace("\n".join(indented), (first, 0), (last, len(lines[-1])), maintain_selection_offset=False)
+        self.selection = Selection((first, 0), (last, len(indented[-1])))
 
     def action_accept_word(self) -> None:
         """Ctrl+Right: take the suggestion's leading spaces and next word; else move a word."""
