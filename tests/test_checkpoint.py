@@ -82,3 +82,23 @@ def test_resume_state_round_trips_the_optimizer(tmp_path):
     assert checkpoint.load_resume(tmp_path / "r.safetensors", fresh) == {"step": 7}
     a, b = opt.state_dict()["state"][0], fresh.state_dict()["state"][0]
     assert torch.equal(a["exp_avg"], b["exp_avg"])
+
+
+@pytest.mark.parametrize("field, value", [("config", {"cell": "transformer"}), ("config", {"hidden": "512"}),
+                                          ("config", {"layers": 0}), ("training", [])])
+def test_a_foreign_architecture_or_summary_gets_a_one_line_error(tmp_path, field, value):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    checkpoint.save(path, model, vocab, {})
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    meta[field] = json.dumps({**json.loads(meta[field]), **value} if isinstance(value, dict) else value)
+    save_file(load_file(str(path)), str(path), metadata=meta)
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.load(path)
+    assert "\n" not in str(err.value)

@@ -109,6 +109,10 @@ def load(path: Path | str) -> Checkpoint:
         training = json.loads(meta.get("training", "{}"))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"damaged checkpoint metadata ({exc}): {path}") from None
+    sizes = (config.vocab_size, config.embed, config.hidden, config.layers)
+    if (not all(isinstance(n, int) and n > 0 for n in sizes) or config.cell not in ("lstm", "gru")
+            or not isinstance(training, dict)):
+        raise CheckpointError(f"damaged checkpoint metadata (architecture or summary): {path}")
     if config.vocab_size != len(vocab):
         raise CheckpointError(f"damaged checkpoint (vocabulary and model disagree): {path}")
     return Checkpoint(config, vocab, weights, training)
