@@ -190,3 +190,4 @@ def test_kill_9_leaves_the_previous_best_checkpoint_loadable(notes):
 def test_python_dash_m_and_help_work():
     out = subprocess.run([sys.executable, "-m", "tuiwriter", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "train" in out.stdout and "generate" in out.stdout
+    assert "tuiwriter [FILE] [--model M]" in out.stdout  # the editor is the main command

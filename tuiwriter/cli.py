@@ -49,7 +49,11 @@ def _temperature(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from tuiwriter.model import SIZES
 
-    p = _Parser(prog="tuiwriter", description="A terminal writing assistant with a char-level LSTM.")
+    p = _Parser(prog="tuiwriter", description="A terminal writing assistant with a char-level LSTM.",
+                usage="tuiwriter [FILE] [--model M]\n       tuiwriter {train,generate,eval,models} ...",
+                epilog="With no command, tuiwriter opens the editor on FILE (created on first save) or "
+                       "on an untitled buffer; --model picks the model (a name, 'default' or a checkpoint "
+                       "path). `tuiwriter COMMAND --help` explains each command.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train (or fine-tune) a model on files and folders")
