@@ -92,3 +92,20 @@ def test_kill_9_loses_at_most_the_last_two_seconds(tmp_path):
     assert text.startswith(snaps[0].text)
     assert len(snaps[0].text) >= len(must_have)
     assert not path.exists()  # recovery copies never touch the document itself
+
+
+async def test_an_unusable_state_folder_costs_the_copies_not_the_editor(tiny_checkpoint, tmp_path,
+                                                                        monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state folder should be")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker / "state"))
+    path = tmp_path / "notes.md"
+    app = make_app(tiny_checkpoint, path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"words")
+        await wait_until(pilot, lambda: any("crash-recovery copy failed" in str(n.message)
+                                            for n in app._notifications), "the warning")
+        await pilot.press(*" more", "ctrl+s")
+        assert path.read_text() == "words more"
+        warnings = [n for n in app._notifications if "crash-recovery" in str(n.message)]
+        assert len(warnings) == 1  # said once, not on every autosave tick

@@ -85,6 +85,7 @@ class TuiwriterApp(App[None]):
         self._saved_text = document.text
         self.recorder = recovery.Recorder(document.path)
         self._autosaving = False
+        self._autosave_failed = False  # said once; said again only after a copy worked
         self._load_seq = 0
         # Training in the background (none of this imports torch until a run starts).
         self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
@@ -448,9 +449,12 @@ class TuiwriterApp(App[None]):
     def _autosave(self, recorder: recovery.Recorder, text: str) -> None:
         try:
             recorder.write(text)
+            self._autosave_failed = False
         except OSError as exc:
-            self.call_from_thread(self.notify, f"crash-recovery copy failed: {exc}",
-                                  severity="warning")
+            if not self._autosave_failed:
+                self._autosave_failed = True
+                self.call_from_thread(self.notify, f"crash-recovery copy failed: {exc}",
+                                      severity="warning")
         finally:
             self._autosaving = False
 
@@ -483,7 +487,10 @@ class TuiwriterApp(App[None]):
         editor = self.editor
         editor.load_text(text)
         editor.move_cursor(editor.document.end)
-        self.recorder.write(text)
+        try:
+            self.recorder.write(text)
+        except OSError as exc:
+            self.notify(f"crash-recovery copy failed: {exc}", severity="warning")
         self.dirty = text != self._saved_text
         self.status.dirty = self.dirty
         self.notify("recovered the unsaved text: Ctrl+S saves it", timeout=5)

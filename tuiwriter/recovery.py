@@ -65,14 +65,17 @@ class Recorder:
     """Keeps the one recovery file of this process's buffer up to date."""
 
     def __init__(self, path: Path | None, folder: Path | None = None) -> None:
-        self.folder = folder or recovery_dir()
+        self._folder = folder  # made on the first write: an unwritable state dir must not stop the editor
         self.pid = os.getpid()
         self.path = path
         self.written: str | None = None
 
     @property
     def file(self) -> Path:
-        return self.folder / f"{_key(self.path)}-{self.pid}.json"
+        """This buffer's copy; raises OSError when the state folder cannot be made."""
+        if self._folder is None:
+            self._folder = recovery_dir()
+        return self._folder / f"{_key(self.path)}-{self.pid}.json"
 
     def retarget(self, path: Path | None) -> None:
         """The buffer now belongs to another file (save as, open): drop the old copy."""
@@ -91,11 +94,11 @@ class Recorder:
 
     def discard(self) -> None:
         """The buffer is saved or thrown away on purpose: nothing to recover."""
+        self.written = None
         try:
             self.file.unlink()
-        except FileNotFoundError:
+        except OSError:  # gone already, or a state folder we cannot touch: nothing to undo
             pass
-        self.written = None
 
 
 def _read(file: Path) -> Snapshot | None:
@@ -111,7 +114,10 @@ def _read(file: Path) -> Snapshot | None:
 
 def orphans(folder: Path | None = None) -> list[Snapshot]:
     """Copies left by editors that are no longer running, newest first."""
-    folder = folder or recovery_dir()
+    try:
+        folder = folder or recovery_dir()
+    except OSError:  # no state folder to read: nothing to recover
+        return []
     found = [s for f in sorted(folder.glob("*.json")) if (s := _read(f)) and not _alive(s.pid)]
     return sorted(found, key=lambda s: s.saved_at, reverse=True)
 
@@ -127,5 +133,5 @@ def forget(snapshots: list[Snapshot]) -> None:
     for snap in snapshots:
         try:
             snap.file.unlink()
-        except FileNotFoundError:
+        except OSError:
             pass
