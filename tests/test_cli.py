@@ -54,6 +54,7 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, notes):
     assert "--minutes" in _one_line_error(capsys, ["train", str(notes), "--minutes", "-1"], code=2)
     assert "invalid choice" in _one_line_error(capsys, ["train", str(notes), "--size", "huge"], code=2)
     assert "between 0 and 2" in _one_line_error(capsys, ["generate", "--temperature", "9"], code=2)
+    assert "leave out --from" in _one_line_error(capsys, ["train", str(notes), "--resume", "--from", "x"], code=2)
     assert not (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "notes").exists()
 
 
@@ -191,3 +192,23 @@ def test_python_dash_m_and_help_work():
     out = subprocess.run([sys.executable, "-m", "tuiwriter", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "train" in out.stdout and "generate" in out.stdout
     assert "tuiwriter [FILE] [--model M]" in out.stdout  # the editor is the main command
+
+
+def test_a_resumed_run_that_does_not_improve_keeps_the_earlier_model(capsys, notes):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    assert main(["train", str(notes), "--model", "r", "--size", "tiny", "--minutes", "0.02"]) == 0
+    folder = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "r"
+    before = (folder / "model.safetensors").read_bytes()
+    resume = folder / "resume.safetensors"
+    with safe_open(str(resume), "pt") as f:
+        meta = f.metadata()
+    meta["info"] = json.dumps({**json.loads(meta["info"]), "best_val_loss": 1e-6})  # unbeatable
+    save_file(load_file(str(resume)), str(resume), metadata=meta)
+    capsys.readouterr()
+    assert main(["train", str(notes), "--model", "r", "--minutes", "0.02", "--resume"]) == 0
+    assert "kept r" in capsys.readouterr().out
+    assert (folder / "model.safetensors").read_bytes() == before

@@ -94,10 +94,14 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
                            on_progress, stop.is_set, resume_path, resume=args.resume)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if result.best_val_loss is None or not result.saved:
+    if result.best_val_loss is None or not (result.saved or args.resume):
         print(f"no model saved for {name!r}", file=sys.stderr)
         return 1
     bpc = result.best_val_loss / math.log(2)
+    if not result.saved:  # a resumed run that did not beat the model it started from
+        print(f"kept {name}: val {result.best_val_loss:.3f} nats/char ({bpc:.3f} bits/char) from the earlier "
+              f"run; this one read {result.chars_seen:,} characters without improving on it -> {out_path}")
+        return 0
     print(f"saved {name}: val {result.best_val_loss:.3f} nats/char ({bpc:.3f} bits/char), "
           f"{result.chars_seen:,} characters in {result.seconds:.0f} s -> {out_path}")
     return 0

@@ -52,7 +52,7 @@ def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path |
         ck = checkpoint.load(resume_from)
         vocab, model = ck.vocab, ck.build_model()
         origin = {k: ck.training[k] for k in ("from", "size") if k in ck.training}
-        rate = lr or NEW_LR
+        rate = lr or (FINE_TUNE_LR if "from" in origin else NEW_LR)
     else:
         vocab = Vocab.build([f.text for f in data.files])
         size = size or "base"
