@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 NO_MODEL_HINT = "train one with `tuiwriter train PATH --model NAME` or Ctrl+T"
 TEMPERATURE_STEP = 0.1
+TEMPERATURE_KEYS = Binding.Group("Temp ", compact=True)  # one footer entry for the pair (the space: a
+# grouped label has no right margin of its own)
 LANGUAGES = {".md": "markdown", ".markdown": "markdown", ".py": "python", ".toml": "toml",
              ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".html": "html", ".css": "css",
              ".js": "javascript", ".rs": "rust", ".go": "go", ".sh": "bash", ".sql": "sql",
@@ -58,17 +60,18 @@ class TuiwriterApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tuiwriter"
     BINDINGS = [
-        Binding("alt+up", "temperature_up", "Hotter", id="temperature_up",
+        Binding("alt+up", "temperature_up", "Hotter", id="temperature_up", group=TEMPERATURE_KEYS,
                 tooltip="Temperature up by 0.1: more surprising suggestions"),
-        Binding("alt+down", "temperature_down", "Colder", id="temperature_down",
+        Binding("alt+down", "temperature_down", "Colder", id="temperature_down", group=TEMPERATURE_KEYS,
                 tooltip="Temperature down by 0.1 (0 = the most likely characters)"),
         Binding("ctrl+s", "save", "Save", id="save", tooltip="Save the file"),
-        Binding("ctrl+o", "open", "Open", id="open", show=False, tooltip="Open another file"),
+        Binding("ctrl+o", "open", "Open", id="open", tooltip="Open another file"),
         Binding("ctrl+t", "train", "Train", id="train",
                 tooltip="Train a model on your files, in the background"),
         Binding("ctrl+g", "toggle_suggestions", "Suggestions", id="toggle_suggestions", show=False,
                 tooltip="Turn suggestions on or off"),
-        Binding("f1", "help", "Help", id="help", tooltip="Every key and what it does"),
+        Binding("f1", "help", "Help", id="help", show=False,  # in the palette; the footer has no room at 100 columns
+                tooltip="Every key and what it does"),
     ]
 
     def __init__(self, document: documents.Document, settings: Settings,

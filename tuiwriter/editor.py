@@ -43,7 +43,7 @@ class GhostEditor(TextArea):
                 tooltip="Accept the whole suggestion (indents when there is none)"),
         Binding("ctrl+right", "accept_word", "Word", id="accept_word", priority=True,
                 tooltip="Accept the suggestion's next word"),
-        Binding("escape", "dismiss", "Dismiss", id="dismiss", priority=True, show=False,
+        Binding("escape", "dismiss", "Dismiss", id="dismiss", priority=True,
                 tooltip="Dismiss the suggestion"),
         Binding("ctrl+n", "resample", "Resample", id="resample",
                 tooltip="Draw another suggestion at the current temperature"),
