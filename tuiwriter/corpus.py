@@ -6,6 +6,7 @@ files, symlink loops) and says why, then splits off held-out text for validation
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 from dataclasses import dataclass, field
@@ -125,10 +126,11 @@ def collect(paths: list[str | Path], max_file_bytes: int = MAX_FILE_BYTES,
         if path.is_symlink() and not path.exists():
             try:
                 path.resolve(strict=True)
-            except RuntimeError:
+            except RuntimeError:  # Python 3.11 and 3.12
                 raise CorpusError(f"symlink loop: {raw}") from None
-            except OSError:
-                raise CorpusError(f"broken symlink: {raw}") from None
+            except OSError as exc:  # 3.13 reports a loop as ELOOP
+                kind = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+                raise CorpusError(f"{kind}: {raw}") from None
         if not path.exists():
             raise CorpusError(f"no such file or folder: {raw}")
         if path.is_dir():
