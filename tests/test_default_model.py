@@ -1,0 +1,73 @@
+"""The shipped default model (`models/`): installed with the package, within its size budget,
+and useful on first launch: it completes everyday English the way a reader expects."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tuiwriter import checkpoint, cli, store
+from tuiwriter.engine import Engine
+from tuiwriter.vocab import BASE_CHARS
+
+MAX_BYTES = 20 * 1024 * 1024  # the model card's budget: a small wheel, a quick load
+
+# Written for this test, not taken from the training books.
+PROSE = (
+    "When the rain stopped, she went out into the garden and looked at the house for a long "
+    "time. Nobody had lived there since the winter, and the windows were dark. \"I should have "
+    "come back sooner,\" she said to herself, and she walked slowly towards the door."
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load(store.DEFAULT)
+
+
+def bits_per_char(engine: Engine, text: str) -> float:
+    bits = 0.0
+    for i, ch in enumerate(text):
+        bits -= float(engine.next_char_log_probs(text, i)[engine.vocab.id_of(ch)]) / math.log(2)
+    return bits / len(text)
+
+
+def suggestion(engine: Engine, text: str) -> str:
+    return "".join(engine.suggest(text, len(text)))
+
+
+def test_the_package_ships_it_within_budget_with_a_full_vocabulary():
+    path = store.shipped_default()
+    assert path.is_file(), "models/default.safetensors is missing from the package"
+    assert path.stat().st_size <= MAX_BYTES
+    ck = checkpoint.load(path)
+    assert all(ck.vocab.id_of(ch) != 0 for ch in BASE_CHARS)  # notes with code and brackets
+    assert ck.vocab.id_of("\u201c") == ck.vocab.id_of('"')  # curly quotes read as typed ones
+    assert ck.training["corpus_file_count"] >= 19 and ck.training["val_bpc"] < 2.0
+    assert "default" in {m.name for m in store.list_models()}
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("Mr. Sherlock Hol", "mes"),
+    ("He put his hand into his poc", "ket"),
+    ("I beg your par", "don"),
+    ("She looked out of the win", "dow"),
+])
+def test_it_completes_common_words(engine, prompt, expected):
+    assert suggestion(engine, prompt).startswith(expected)
+
+
+def test_it_knows_english_from_noise(engine):
+    assert bits_per_char(engine, PROSE) < 2.3
+    assert bits_per_char(engine, "xq zvkw jjpq bzt qqxv wkz " * 4) > 5.0
+
+
+def test_generate_with_the_default_model_repeats_for_a_seed(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # found from anywhere, not only the source tree
+    args = ["generate", "--model", "default", "--prompt", "It was a dark", "--length", "80", "--seed", "1"]
+    assert cli.main(args) == 0
+    first = capsys.readouterr().out
+    assert cli.main(args) == 0
+    assert capsys.readouterr().out == first
+    assert first.startswith("It was a dark") and len(first.strip()) > 60
