@@ -50,7 +50,8 @@ async def test_train_from_the_editor_cancel_then_finish_and_suggest_from_the_new
         minutes = screen.query_one("#minutes", Input)
         minutes.value = "0.02"
         minutes.focus()
-        await pilot.press("enter")
+        await wait_until(pilot, lambda: minutes.has_focus, "the minutes field to take focus")
+        await pilot.press("enter")  # Enter in a field starts the run
         await wait_until(pilot, lambda: app.engine is not None and app.engine.name == "notes-2",
                          "the finished model to be swapped in")
         assert "model notes-2" in status_text(app)

@@ -104,8 +104,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.base and args.size:
         raise UsageError("--size cannot be used with --from: a fine-tuned model keeps its architecture")
-    if args.resume and (args.base or args.size):
-        raise UsageError("--resume continues the earlier run as it was: leave out --from and --size")
+    if args.resume and args.base:
+        raise UsageError("--resume continues the earlier run as it was: leave out --from")
     name = args.model or _name_from(args.paths[0])
     store.check_name(name)
     out_dir = store.model_dir(name)
