@@ -47,6 +47,9 @@ async def test_train_from_the_editor_cancel_then_finish_and_suggest_from_the_new
                          "the cancelled run's best model to be used")
         assert "training" not in status_text(app) and "model notes" in status_text(app)
 
+        # the screen proposes a fresh name once it sees the first run's model saved
+        name = screen.query_one("#name", Input)
+        await wait_until(pilot, lambda: name.value == "notes-2", "a fresh name for the next run")
         minutes = screen.query_one("#minutes", Input)
         minutes.value = "0.02"
         minutes.focus()
