@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -56,3 +58,14 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     train(model, vocab, text[:cut], text[cut:], path, cfg, {"corpus_label": "tiny test text"})
     checkpoint.load(path)  # fail here, not in every test, if it did not save
     return path
+
+
+def rewrite_metadata(path: Path, key: str, value: Any) -> None:
+    """Replace one JSON metadata entry of a safetensors file (a foreign or tampered header)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    meta[key] = json.dumps(value(json.loads(meta[key])) if callable(value) else value)
+    save_file(load_file(str(path)), str(path), metadata=meta)

@@ -3,6 +3,7 @@ import pickle
 import pytest
 import torch
 
+from tests.conftest import rewrite_metadata
 from tuiwriter import checkpoint
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.vocab import Vocab
@@ -87,18 +88,10 @@ def test_resume_state_round_trips_the_optimizer(tmp_path):
 @pytest.mark.parametrize("field, value", [("config", {"cell": "transformer"}), ("config", {"hidden": "512"}),
                                           ("config", {"layers": 0}), ("training", [])])
 def test_a_foreign_architecture_or_summary_gets_a_one_line_error(tmp_path, field, value):
-    import json
-
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
-
     model, vocab = _model()
     path = tmp_path / "m.safetensors"
     checkpoint.save(path, model, vocab, {})
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata()
-    meta[field] = json.dumps({**json.loads(meta[field]), **value} if isinstance(value, dict) else value)
-    save_file(load_file(str(path)), str(path), metadata=meta)
+    rewrite_metadata(path, field, (lambda old: {**old, **value}) if isinstance(value, dict) else value)
     with pytest.raises(checkpoint.CheckpointError) as err:
         checkpoint.load(path)
     assert "\n" not in str(err.value)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import tiny_text
+from tests.conftest import rewrite_metadata, tiny_text
 from tuiwriter import checkpoint
 from tuiwriter.cli import main
 
@@ -195,19 +195,10 @@ def test_python_dash_m_and_help_work():
 
 
 def test_a_resumed_run_that_does_not_improve_keeps_the_earlier_model(capsys, notes):
-    import json
-
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
-
     assert main(["train", str(notes), "--model", "r", "--size", "tiny", "--minutes", "0.02"]) == 0
     folder = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "r"
     before = (folder / "model.safetensors").read_bytes()
-    resume = folder / "resume.safetensors"
-    with safe_open(str(resume), "pt") as f:
-        meta = f.metadata()
-    meta["info"] = json.dumps({**json.loads(meta["info"]), "best_val_loss": 1e-6})  # unbeatable
-    save_file(load_file(str(resume)), str(resume), metadata=meta)
+    rewrite_metadata(folder / "resume.safetensors", "info", lambda info: {**info, "best_val_loss": 1e-6})  # unbeatable
     capsys.readouterr()
     assert main(["train", str(notes), "--model", "r", "--minutes", "0.02", "--resume"]) == 0
     assert "kept r" in capsys.readouterr().out

@@ -454,12 +454,15 @@ class TuiwriterApp(App[None]):
             recorder.write(text)
             self._autosave_failed = False
         except OSError as exc:
-            if not self._autosave_failed:
-                self._autosave_failed = True
-                self.call_from_thread(self.notify, f"crash-recovery copy failed: {exc}",
-                                      severity="warning")
+            self.call_from_thread(self._copy_failed, exc)
         finally:
             self._autosaving = False
+
+    def _copy_failed(self, exc: OSError) -> None:
+        """Say once that recovery copies fail; again only after one has worked."""
+        if not self._autosave_failed:
+            self._autosave_failed = True
+            self.notify(f"crash-recovery copy failed: {exc}", severity="warning")
 
     def _offer_recovery(self) -> None:
         snaps = recovery.for_document(self.document.path)
@@ -492,8 +495,9 @@ class TuiwriterApp(App[None]):
         editor.move_cursor(editor.document.end)
         try:
             self.recorder.write(text)
+            self._autosave_failed = False
         except OSError as exc:
-            self.notify(f"crash-recovery copy failed: {exc}", severity="warning")
+            self._copy_failed(exc)
         self.dirty = text != self._saved_text
         self.status.dirty = self.dirty
         self.notify("recovered the unsaved text: Ctrl+S saves it", timeout=5)
