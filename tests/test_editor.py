@@ -93,6 +93,30 @@ async def test_typing_the_ghost_consumes_it_without_a_new_request(tiny_checkpoin
         assert not app.editor.busy  # trimmed in place: no recompute, no flicker
 
 
+async def test_a_ghost_that_ends_the_line_shows_and_inserts_the_line_end(tiny_checkpoint):
+    from tuiwriter import checkpoint
+    from tuiwriter.editor import NEWLINE_GLYPH
+    from tuiwriter.engine import Engine, SuggestConfig
+
+    from tests.test_engine import ScriptPredictor
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        ck = checkpoint.load(tiny_checkpoint)
+        script = "thee,\nAnd so"  # the model is sure the line ends after "thee,"
+        app.editor.set_engine(Engine(ck, SuggestConfig(), predictor=ScriptPredictor(ck.vocab, script, p=0.99)))
+        assert await settled(pilot, app) == "thee,\n"
+        assert app.editor.suggestion == "thee," + NEWLINE_GLYPH  # the line end is visible
+        await pilot.press("tab")
+        assert app.editor.text == "thee,\n" and app.editor.cursor_location == (1, 0)
+        await pilot.press("ctrl+z")
+        await type_text(pilot, "thee,")
+        assert await settled(pilot, app) == "\n"
+        await pilot.press("enter")  # typing the line end consumes it: no second newline
+        assert app.editor.text == "thee,\n"
+
+
 async def test_typing_something_else_replaces_the_ghost(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=(100, 30)) as pilot:

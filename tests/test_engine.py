@@ -187,19 +187,33 @@ class ScriptPredictor:
 
 def scripted(ck, script: str, **config) -> Engine:
     config.setdefault("min_confidence", 0.0)
+    config.setdefault("word_confidence", 0.0)
     return Engine(ck, SuggestConfig(**config), predictor=ScriptPredictor(ck.vocab, script))
 
 
-@pytest.mark.parametrize("script,expected", [
-    ("Hi there. Bye", "Hi there."),
-    ("Pi is 3.14, no! Next", "Pi is 3.14, no!"),
-    ('He said "Go." Then', 'He said "Go."'),
-    ("Why (not?) me", "Why (not?)"),
-    ("one line\nnext", "one line"),
-    ("x" * 60, "x" * 40),
+@pytest.mark.parametrize("script,expected,cap", [
+    ("Hi there. Bye", "Hi there. ", 40),  # the space after a sentence end is part of it
+    ("Pi is 3.14, no! Next", "Pi is 3.14, no! ", 40),
+    ('He said "Go." Then', 'He said "Go." ', 40),
+    ("Why (not?) me", "Why (not?) ", 40),
+    ("one line\nnext", "one line\n", 40),  # a line end is taken, the next line is not
+    ("x" * 60, "x" * 40, 40),
+    ("ab cdefghijkl", "ab ", 8),  # a later word cut by the length cap is not shown at all
 ])
-def test_suggestion_stops_at_phrase_ends(ck, script, expected):
-    assert suggestion(scripted(ck, script), "") == expected
+def test_suggestion_stops_at_phrase_ends(ck, script, expected, cap):
+    assert suggestion(scripted(ck, script, max_chars=cap), "") == expected
+
+
+def test_suggestion_never_starts_a_new_line(ck):
+    assert suggestion(scripted(ck, "\nabc"), "") == ""
+
+
+def test_later_words_only_when_sure(ck):
+    # every character 0.9: "cd " 0.73 >= 0.5 is added, "efghijk " 0.43 < 0.5 is not
+    assert suggestion(scripted(ck, "ab cd efghijk lm", word_confidence=0.5), "") == "ab cd "
+    # the first word is held to the (lower) first-word threshold only
+    assert suggestion(scripted(ck, "abcdefghijk lm", min_confidence=0.1, word_confidence=0.99), "") \
+        == "abcdefghijk "
 
 
 def test_suggestion_stops_where_confidence_falls(ck):

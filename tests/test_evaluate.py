@@ -84,9 +84,9 @@ def scripted_tally(ck, script: str, text: str, **config) -> Tally:
 
 def test_writer_takes_whole_suggestions_with_one_key(tiny_checkpoint):
     ck = checkpoint.load(tiny_checkpoint)
-    text = "Hi there. Bye now. Hi there. Bye now."
-    tally = scripted_tally(ck, text + " ", text, min_confidence=0.0)
-    # every suggestion is right: one key per phrase ("Hi there." / " Bye now." ...)
+    text = "Hi there. Bye now. Hi there. Bye now. "
+    tally = scripted_tally(ck, text, text, min_confidence=0.0, word_confidence=0.0)
+    # every suggestion is right: one key per sentence ("Hi there. " / "Bye now. " ...)
     assert tally.keys == 4 and tally.accepted == tally.shown == 4
     assert math.isclose(tally.bits / tally.chars, -math.log2(0.9), rel_tol=1e-6)
 

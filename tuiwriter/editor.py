@@ -5,6 +5,7 @@ Right arrow inserts it, it cannot show a newline, and moving the cursor or undoi
 it lands in the wrong place. Here the suggestion is only ever the visible slice of a *ghost* that
 belongs to one cursor position: any cursor, selection or edit change the ghost did not predict
 clears it and asks for a new one, and only what fits on the cursor's row is shown (and accepted).
+A ghost that ends its line shows the line end as NEWLINE_GLYPH; Tab inserts a real newline.
 
 Suggestions come from `Engine.suggest` in one exclusive thread worker. A generation counter ties
 every streamed character to the request that asked for it, so a stale character is dropped, never
@@ -29,6 +30,9 @@ from textual.worker import Worker, get_current_worker
 
 if TYPE_CHECKING:
     from tuiwriter.engine import Engine
+
+NEWLINE_GLYPH = "⏎"
+"""How a suggestion that ends the line shows its line end (TextArea's suggestion is one row)."""
 
 THINKING_AFTER_S = 0.25
 """Say "thinking" only when a suggestion takes longer than this, so fast typing does not make
@@ -82,6 +86,7 @@ class GhostEditor(TextArea):
         self.max_chars = 40
         self._lock = threading.Lock()
         self._generation = 0
+        self._ghost = ""  # what Tab accepts: the visible part of the rest of the stream
         self._stream = ""  # characters streamed for the current generation
         self._consumed = 0  # how many of them the person has typed or accepted since
         self._done = True
@@ -94,8 +99,9 @@ class GhostEditor(TextArea):
     # ----- what the rest of the app uses -------------------------------------------------
     @property
     def ghost(self) -> str:
-        """The part of the suggestion the person can see (and Tab would accept)."""
-        return self.suggestion
+        """The part of the suggestion the person can see (and Tab would accept); a line end
+        in it is drawn as NEWLINE_GLYPH."""
+        return self._ghost
 
     @property
     def busy(self) -> bool:
@@ -236,6 +242,7 @@ class GhostEditor(TextArea):
         self._stream = ""
         self._consumed = 0
         self._done = True
+        self._ghost = ""
         if self.suggestion:
             self.suggestion = ""
 
@@ -370,7 +377,10 @@ class GhostEditor(TextArea):
     def _show(self) -> None:
         """Put the visible slice of the ghost into TextArea's `suggestion`."""
         rest = self._stream[self._consumed:]
-        visible = self._fit(rest.split("\n", 1)[0]) if rest else ""
+        line, newline, _ = rest.partition("\n")
+        visible = self._fit(line + (NEWLINE_GLYPH if newline else "")) if rest else ""
+        ends_line = bool(newline) and len(visible) == len(line) + 1
+        self._ghost = line + "\n" if ends_line else visible
         if visible != self.suggestion:
             self.suggestion = visible
         if rest:
