@@ -4,6 +4,7 @@ and useful on first launch: it completes everyday English the way a reader expec
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -60,7 +61,20 @@ def test_it_completes_common_words(engine, prompt, expected):
 
 def test_it_knows_english_from_noise(engine):
     assert bits_per_char(engine, PROSE) < 2.3
-    assert bits_per_char(engine, "xq zvkw jjpq bzt qqxv wkz " * 4) > 5.0
+    rng = random.Random(0)  # noise that does not repeat itself (a repeat is learnt: below)
+    assert bits_per_char(engine, "".join(rng.choice("xqzvkwjpbt ") for _ in range(100))) > 5.0
+
+
+def test_it_completes_a_name_the_document_introduced(engine):
+    # a made-up name: the model alone cannot know it, the document match can
+    text = ("The letter was signed by Mr. Tobias Quarrendell, the lawyer. Nobody in the village "
+            "had ever met him. When the carriage stopped at the inn, Mr. Tobias Quarr")
+    assert suggestion(engine, text).startswith("endell")
+    engine.config.document_match = False
+    try:
+        assert not suggestion(engine, text).startswith("endell")
+    finally:
+        engine.config.document_match = True
 
 
 def test_generate_with_the_default_model_repeats_for_a_seed(capsys, monkeypatch, tmp_path):

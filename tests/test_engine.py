@@ -67,11 +67,15 @@ def test_state_after_edits_equals_a_full_pass_from_the_start(ck):
     engine.next_char_log_probs(DOC, 77)  # cursor jump, then the edit
     for cursor in (0, 5, 34, 90, len(edited)):
         got = engine.next_char_log_probs(edited, cursor)
+        # the document match after the edits is the one a fresh engine finds
+        fresh = Engine(ck, SuggestConfig())
+        assert torch.allclose(got, fresh.next_char_log_probs(edited[:cursor], cursor), atol=1e-5), cursor
         if cursor:
             expected = ck.build_model()
             with torch.inference_mode():
                 logits, _ = expected(torch.tensor([ck.vocab.encode(edited[:cursor])]))
-            assert torch.allclose(got, torch.log_softmax(logits[0, -1], -1), atol=1e-5), cursor
+            model_only = engine.predictor.log_probs(engine._state_at(edited, cursor, None))
+            assert torch.allclose(model_only, torch.log_softmax(logits[0, -1], -1), atol=1e-5), cursor
 
 
 def test_typing_one_character_costs_one_step(ck):

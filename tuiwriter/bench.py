@@ -10,6 +10,8 @@
 Weights are random: the cost of a step does not depend on their values.
 3. With `--tune MODEL FILE`: keystroke savings, accept rate and suggestion length of a trained
    model for several `min_confidence` thresholds (how the engine's default was chosen).
+4. With `--fit-trust MODEL FILE...`: the document match's trust per match length, fitted by
+   maximum likelihood (how `document_match.TRUST` was chosen).
 """
 
 from __future__ import annotations
@@ -110,6 +112,39 @@ def tune(model: str, path: str, chars: int, thresholds: list[float]) -> None:
               f"mean {r['suggestion_chars_mean']:5.2f} chars  shown {tally.shown}  bpc {r['bpc']:.4f}", flush=True)
 
 
+def fit_trust(model: str, paths: list[str], chars: int) -> None:
+    """Maximum-likelihood trust per match-length bucket of `document_match.TRUST`, pooled over
+    the first `chars` characters of each file: how the table was fitted."""
+    import math
+
+    from tuiwriter.document_match import TRUST, DocumentIndex
+    from tuiwriter.evaluate import read_texts
+
+    engine = Engine.load(model, SuggestConfig(document_match=False))
+    edges = sorted(shortest for shortest, _ in TRUST)
+    rows: dict[int, list[tuple[float, bool]]] = {edge: [] for edge in edges}
+    for path in paths:
+        for _, text in read_texts([path], engine.vocab.fold, chars):
+            index = DocumentIndex()
+            index.extend(text)
+            for i in range(1, len(text)):
+                hit = index.predict(i)
+                if hit is None:
+                    continue
+                p = math.exp(float(engine.next_char_log_probs(text, i)[engine.vocab.id_of(text[i])]))
+                edge = max(e for e in edges if e <= hit[1])
+                rows[edge].append((p, hit[0] == text[i]))
+    print(f"document match trust fit, {model} on {', '.join(paths)}, {chars} chars each")
+    for edge in edges:
+        data = rows[edge]
+        if not data:
+            continue
+        best = max((sum(math.log((1 - lam) * p + (lam if right else 0.0)) for p, right in data), lam)
+                   for lam in [k / 100 for k in range(100)])[1]
+        right = sum(r for _, r in data) / len(data)
+        print(f"  match >= {edge:2}: {len(data):6} places, copy right {100 * right:5.1f} %, trust {best:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tuiwriter.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=[s for s in SIZES if s != "tiny"], choices=sorted(SIZES))
@@ -121,9 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gru", action="store_true", help="also time the GRU step")
     parser.add_argument("--no-engine", action="store_true", help="only the step costs")
     parser.add_argument("--tune", nargs=2, metavar=("MODEL", "FILE"), help="sweep min_confidence instead")
+    parser.add_argument("--fit-trust", nargs="+", metavar=("MODEL", "FILE"),
+                        help="fit document_match.TRUST on the first --chars characters of each FILE instead")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.fit_trust:
+        if len(args.fit_trust) < 2:
+            parser.error("--fit-trust needs a model and at least one file")
+        fit_trust(args.fit_trust[0], args.fit_trust[1:], args.chars)
+        return 0
     if args.tune:
         tune(args.tune[0], args.tune[1], args.chars, args.thresholds)
         return 0

@@ -43,6 +43,7 @@ import torch
 
 from tuiwriter import checkpoint, store
 from tuiwriter.checkpoint import Checkpoint
+from tuiwriter.document_match import DocumentIndex, trust
 from tuiwriter.predictor import FusedRNN, PState, Predictor
 
 # Chosen by measurement (`python -m tuiwriter.bench --tune MODEL FILE`): on a 3.0 bpc model, ksr
@@ -65,6 +66,7 @@ class SuggestConfig:
     temperature: float = 0.0  # 0 = most likely characters; range 0.0..2.0
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # to show the first word (or part of it)
     word_confidence: float = DEFAULT_WORD_CONFIDENCE  # to add each further word
+    document_match: bool = True  # mix in what followed the same text earlier in the document
 
 
 def consume(ghost: str, typed: str) -> str | None:
@@ -115,6 +117,7 @@ class _StateCache:
         self.max_checkpoints = max_checkpoints
         self.recent_size = recent
         self.doc = ""
+        self.index = DocumentIndex()  # always indexes exactly `doc`
         self.checkpoints: dict[int, PState] = {0: predictor.start()}
         self.recent: OrderedDict[int, PState] = OrderedDict()
 
@@ -124,6 +127,7 @@ class _StateCache:
         if n == len(self.doc):
             return
         self.doc = self.doc[:n]
+        self.index.truncate(n)
         self.checkpoints = {p: s for p, s in self.checkpoints.items() if p <= n}
         for p in [p for p in self.recent if p > n]:
             del self.recent[p]
@@ -161,6 +165,7 @@ class _StateCache:
         finally:
             if pos > known:
                 self.doc = text[:pos]
+                self.index.extend(self.doc)
                 self._thin()
         if self.checkpoints.get(cursor) is state:
             state = state.bare()  # decoding memoises on it: keep checkpoints lean
@@ -212,7 +217,20 @@ class Engine:
         carried from the document start exactly as for suggestions (used by `tuiwriter eval`)."""
         state = self._state_at(text, cursor, None)
         assert state is not None
-        return self.predictor.log_probs(state)
+        return self._log_probs(state, cursor, "")
+
+    def _log_probs(self, state: PState, cursor: int, extra: str) -> torch.Tensor:
+        """The model's prediction after text[:cursor] + extra, mixed with the document match
+        (see `document_match`)."""
+        logp = self.predictor.log_probs(state)
+        hit = self._cache.index.predict(cursor, extra) if self.config.document_match else None
+        if hit is None:
+            return logp
+        ch, length = hit
+        weight = trust(length)
+        p = logp.exp() * (1.0 - weight)
+        p[self.vocab.id_of(ch)] += weight
+        return p.clamp_min(1e-12).log()
 
     # -- suggesting ------------------------------------------------------------------------
 
@@ -228,11 +246,10 @@ class Engine:
         state = self._state_at(text, cursor, cancelled)
         if state is None:
             return
-        yield from self._decode(state, sample, cancelled)
+        yield from self._decode(state, cursor, sample, cancelled)
 
-    def _decode(self, state: PState, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
+    def _decode(self, state: PState, cursor: int, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
         cfg = self.config
-        predictor = self.predictor
         chars = self.vocab.chars
         generator = torch.Generator().manual_seed(sample) if cfg.temperature > 0 else None
         first = True  # decoding the first word: streamed as it comes
@@ -244,14 +261,16 @@ class Engine:
         # it is complete and sure enough.
         min_chars = min(MIN_CHARS, cfg.max_chars) if sample == 0 else 1
         held: list[str] = []
+        decoded = ""
         for j in range(cfg.max_chars):
             if j > 0:
                 if cancelled is not None and cancelled():
                     return
                 state = self._advance(state, cid)
-            logp = predictor.log_probs(state)
+            logp = self._log_probs(state, cursor, decoded)
             cid = self._choose(logp, sample, first=j == 0, generator=generator)
             ch = chars[cid]
+            decoded += ch
             if ch == "\n" and j == 0:
                 return  # the ghost is one row: it may end a line, never start a new one
             if not (sample > 0 and j == 0):
