@@ -27,6 +27,17 @@ def test_round_trip_keeps_weights_vocab_and_summary(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_the_remembered_text_round_trips_and_old_checkpoints_remember_nothing(tmp_path):
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    checkpoint.save(path, model, vocab, {}, memory="héllo wörld — “notes”\n")
+    ck = checkpoint.load(path)
+    assert ck.memory == "héllo wörld — “notes”\n"
+    ck.build_model()  # the remembered text is not mistaken for a weight
+    checkpoint.save(path, model, vocab, {})
+    assert checkpoint.load(path).memory == ""
+
+
 def test_truncated_checkpoint_gets_a_one_line_error(tmp_path):
     model, vocab = _model()
     path = tmp_path / "m.safetensors"

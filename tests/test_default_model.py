@@ -9,7 +9,7 @@ import random
 import pytest
 
 from tuiwriter import checkpoint, cli, store
-from tuiwriter.engine import Engine
+from tuiwriter.engine import Engine, SuggestConfig
 from tuiwriter.vocab import BASE_CHARS
 
 MAX_BYTES = 20 * 1024 * 1024  # the model card's budget: a small wheel, a quick load
@@ -75,6 +75,14 @@ def test_it_completes_a_name_the_document_introduced(engine):
         assert not suggestion(engine, text).startswith("endell")
     finally:
         engine.config.document_match = True
+
+
+def test_a_model_completes_what_the_notes_it_trained_on_said():
+    ck = checkpoint.load(store.shipped_default())
+    text = "Tomorrow I must write to Percival Thwac"
+    assert not suggestion(Engine(ck), text).startswith("kum")  # it cannot know the name
+    ck.memory = " ".join(f"Note {i}: ask Percival Thwackum about the lease." for i in range(3))
+    assert suggestion(Engine(ck, SuggestConfig(document_match=False)), text).startswith("kum")
 
 
 def test_generate_with_the_default_model_repeats_for_a_seed(capsys, monkeypatch, tmp_path):

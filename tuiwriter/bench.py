@@ -12,6 +12,7 @@ Weights are random: the cost of a step does not depend on their values.
    model for several `min_confidence` thresholds (how the engine's default was chosen).
 4. With `--fit-trust MODEL FILE...`: the document match's trust per match length, fitted by
    maximum likelihood (how `document_match.TRUST` was chosen).
+5. With `--fit-memory MODEL FILE`: the same for the corpus memory (`corpus_memory.TRUST`).
 """
 
 from __future__ import annotations
@@ -145,6 +146,46 @@ def fit_trust(model: str, paths: list[str], chars: int) -> None:
         print(f"  match >= {edge:2}: {len(data):6} places, copy right {100 * right:5.1f} %, trust {best:.2f}")
 
 
+def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -> None:
+    """Maximum-likelihood trust per (match length, occurrences) bucket of `corpus_memory.TRUST`:
+    the model remembers the first `memory_chars` characters of `path` and predicts the next
+    `chars` (with the document match off): how the table was fitted."""
+    import math
+
+    from tuiwriter.corpus_memory import MAX_MATCH, TRUST, CorpusMemory
+    from tuiwriter.evaluate import read_texts
+
+    engine = Engine.load(model, SuggestConfig(document_match=False))
+    text = read_texts([path], engine.vocab.fold, memory_chars + chars)[0][1]
+    remembered, held = text[:memory_chars], text[memory_chars:]
+    memory = CorpusMemory(remembered, engine.vocab.encode(remembered), len(engine.vocab))
+    edges = sorted(shortest for shortest, _ in TRUST)
+    rows: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for i in range(1, len(held)):
+        hit = memory.predict(held[max(0, i - MAX_MATCH):i])
+        if hit is None:
+            continue
+        counts, length = hit
+        total = float(counts.sum())
+        true = engine.vocab.id_of(held[i])
+        p = math.exp(float(engine.next_char_log_probs(held, i)[true]))
+        column = 0 if total < 2 else 1 if total < 5 else 2
+        rows.setdefault((max(e for e in edges if e <= length), column), []).append((p, float(counts[true]) / total))
+    print(f"corpus memory trust fit, {model} remembering {len(remembered):,} chars of {path}, "
+          f"predicting the next {len(held):,}")
+    for edge in edges:
+        cells = []
+        for column, label in enumerate(("once", "2-4 times", "5+ times")):
+            data = rows.get((edge, column), [])
+            if len(data) < 30:
+                cells.append(f"{label}: -")
+                continue
+            best = max((sum(math.log((1 - lam) * p + lam * q) for p, q in data), lam)
+                       for lam in [k / 50 for k in range(50)])[1]
+            cells.append(f"{label}: {best:.2f} ({len(data)})")
+        print(f"  match >= {edge:2}:  " + "   ".join(cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tuiwriter.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=[s for s in SIZES if s != "tiny"], choices=sorted(SIZES))
@@ -158,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", nargs=2, metavar=("MODEL", "FILE"), help="sweep min_confidence instead")
     parser.add_argument("--fit-trust", nargs="+", metavar=("MODEL", "FILE"),
                         help="fit document_match.TRUST on the first --chars characters of each FILE instead")
+    parser.add_argument("--fit-memory", nargs=2, metavar=("MODEL", "FILE"),
+                        help="fit corpus_memory.TRUST: remember FILE's first 800,000 characters, predict --chars more")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -165,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.fit_trust) < 2:
             parser.error("--fit-trust needs a model and at least one file")
         fit_trust(args.fit_trust[0], args.fit_trust[1:], args.chars)
+        return 0
+    if args.fit_memory:
+        fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
         return 0
     if args.tune:
         tune(args.tune[0], args.tune[1], args.chars, args.thresholds)

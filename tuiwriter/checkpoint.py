@@ -1,8 +1,9 @@
 """The checkpoint format: the one place that reads and writes model files.
 
 A checkpoint is a safetensors file: plain tensors plus a JSON metadata header (format version,
-vocabulary, architecture, training summary). Loading parses a header and raw numbers; it can
-never run code, unlike a pickle. Writes go through `paths.atomic_write`.
+vocabulary, architecture, training summary). A trained model also keeps the text it was trained
+on (`corpus_memory`), as UTF-8 bytes in the tensor MEMORY. Loading parses a header and raw
+numbers; it can never run code, unlike a pickle. Writes go through `paths.atomic_write`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tuiwriter.vocab import Vocab
 FORMAT = "tuiwriter-checkpoint"
 VERSION = 1
 RESUME_FORMAT = "tuiwriter-resume"
+MEMORY = "memory.text"
 
 
 class CheckpointError(Exception):
@@ -35,6 +37,7 @@ class Checkpoint:
     vocab: Vocab
     weights: dict[str, torch.Tensor]
     training: dict = field(default_factory=dict)
+    memory: str = ""  # the training text the model remembers (corpus_memory); may be empty
 
     def build_model(self) -> CharRNN:
         model = CharRNN(self.config)
@@ -47,8 +50,10 @@ class Checkpoint:
         return model
 
 
-def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype) -> bytes:
+def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, memory: str) -> bytes:
     weights = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    if memory:
+        weights[MEMORY] = torch.frombuffer(bytearray(memory.encode("utf-8")), dtype=torch.uint8)
     meta = {
         "format": FORMAT,
         "format_version": str(VERSION),
@@ -61,9 +66,9 @@ def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype) ->
 
 
 def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
-         dtype: torch.dtype = torch.float32) -> None:
+         dtype: torch.dtype = torch.float32, memory: str = "") -> None:
     """Write a checkpoint atomically (float16 halves the size of a shipped model)."""
-    atomic_write(Path(path), _encode(model, vocab, training, dtype))
+    atomic_write(Path(path), _encode(model, vocab, training, dtype, memory))
 
 
 def _header(data: bytes, path: Path) -> dict[str, str]:
@@ -103,6 +108,11 @@ def load(path: Path | str) -> Checkpoint:
         weights = st_load(data)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"damaged checkpoint ({str(exc).splitlines()[0]}): {path}") from None
+    raw_memory = weights.pop(MEMORY, None)
+    try:
+        memory = bytes(raw_memory.to(torch.uint8).numpy()).decode("utf-8") if raw_memory is not None else ""
+    except UnicodeDecodeError:
+        raise CheckpointError(f"damaged checkpoint (remembered text is not UTF-8): {path}") from None
     try:
         vocab = Vocab(json.loads(meta["vocab"]), json.loads(meta["fold"]))
         config = ModelConfig.from_dict(json.loads(meta["config"]))
@@ -115,7 +125,7 @@ def load(path: Path | str) -> Checkpoint:
         raise CheckpointError(f"damaged checkpoint metadata (architecture or summary): {path}")
     if config.vocab_size != len(vocab):
         raise CheckpointError(f"damaged checkpoint (vocabulary and model disagree): {path}")
-    return Checkpoint(config, vocab, weights, training)
+    return Checkpoint(config, vocab, weights, training, memory)
 
 
 def save_resume(path: Path, optimizer: torch.optim.Optimizer, info: dict) -> None:

@@ -43,7 +43,9 @@ import torch
 
 from tuiwriter import checkpoint, store
 from tuiwriter.checkpoint import Checkpoint
-from tuiwriter.document_match import DocumentIndex, trust
+from tuiwriter import corpus_memory, document_match
+from tuiwriter.corpus_memory import CorpusMemory
+from tuiwriter.document_match import DocumentIndex
 from tuiwriter.predictor import FusedRNN, PState, Predictor
 
 # Chosen by measurement (`python -m tuiwriter.bench --tune MODEL FILE`): on a 3.0 bpc model, ksr
@@ -67,6 +69,7 @@ class SuggestConfig:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE  # to show the first word (or part of it)
     word_confidence: float = DEFAULT_WORD_CONFIDENCE  # to add each further word
     document_match: bool = True  # mix in what followed the same text earlier in the document
+    corpus_memory: bool = True  # mix in what followed it in the text the model was trained on
 
 
 def consume(ghost: str, typed: str) -> str | None:
@@ -191,6 +194,11 @@ class Engine:
         self.predictor = predictor or FusedRNN(ckpt.build_model(), ckpt.vocab)
         self._cache = _StateCache(self.predictor, interval, max_checkpoints, recent=16)
         self._newline = self.vocab.id_of("\n")
+        self._fold = str.maketrans({k: v for k, v in self.vocab.fold.items() if len(k) == 1})
+        self.memory: CorpusMemory | None = None
+        if ckpt.memory:
+            remembered = ckpt.memory.translate(self._fold)
+            self.memory = CorpusMemory(remembered, self.vocab.encode(remembered), len(self.vocab))
 
     @classmethod
     def load(cls, spec: str, config: SuggestConfig | None = None) -> "Engine":
@@ -220,17 +228,27 @@ class Engine:
         return self._log_probs(state, cursor, "")
 
     def _log_probs(self, state: PState, cursor: int, extra: str) -> torch.Tensor:
-        """The model's prediction after text[:cursor] + extra, mixed with the document match
-        (see `document_match`)."""
+        """The model's prediction after text[:cursor] + extra, mixed with what followed that
+        text in the model's training text (`corpus_memory`), then with what followed it
+        earlier in the document (`document_match`)."""
         logp = self.predictor.log_probs(state)
-        hit = self._cache.index.predict(cursor, extra) if self.config.document_match else None
-        if hit is None:
-            return logp
-        ch, length = hit
-        weight = trust(length)
-        p = logp.exp() * (1.0 - weight)
-        p[self.vocab.id_of(ch)] += weight
-        return p.clamp_min(1e-12).log()
+        p: torch.Tensor | None = None
+        if self.memory is not None and self.config.corpus_memory:
+            start = max(0, cursor - corpus_memory.MAX_MATCH)
+            context = (self._cache.doc[start:cursor] + extra).translate(self._fold)
+            remembered = self.memory.predict(context)
+            if remembered is not None:
+                counts, length = remembered
+                total = float(counts.sum())
+                weight = corpus_memory.trust(length, int(total))
+                p = logp.exp() * (1.0 - weight) + counts * (weight / total)
+        seen = self._cache.index.predict(cursor, extra) if self.config.document_match else None
+        if seen is not None:
+            ch, length = seen
+            weight = document_match.trust(length)
+            p = (logp.exp() if p is None else p) * (1.0 - weight)
+            p[self.vocab.id_of(ch)] += weight
+        return logp if p is None else p.clamp_min(1e-12).log()
 
     # -- suggesting ------------------------------------------------------------------------
 

@@ -150,12 +150,14 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     resume_path: Path | None = None,
     resume: bool = False,
+    memory: str = "",
 ) -> TrainResult:
     """Train `model` on `train_text` for `cfg.minutes`, saving the best model to `out_path`.
 
     Stops at the time budget or when `should_stop()` turns true; either way it validates
     once more and keeps whichever model is best. An earlier best at `out_path` is replaced
-    only by a better one, atomically.
+    only by a better one, atomically. `memory` is the text the saved model remembers
+    (`corpus_memory.remembered`).
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -197,7 +199,7 @@ def train(
                 seconds=round(prior_seconds + elapsed, 1), threads=torch.get_num_threads(),
                 finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             )
-            checkpoint.save(out_path, model, vocab, summary)
+            checkpoint.save(out_path, model, vocab, summary, memory=memory)
             if resume_path is not None:
                 checkpoint.save_resume(resume_path, opt, {
                     "chars_seen": chars_seen, "seconds": prior_seconds + elapsed, "step": step,

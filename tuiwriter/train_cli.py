@@ -91,7 +91,7 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
                           file=sys.stderr, flush=True)
 
             result = train(model, vocab, train_text, val_text, out_path, cfg, summary,
-                           on_progress, stop.is_set, resume_path, resume=args.resume)
+                           on_progress, stop.is_set, resume_path, resume=args.resume, memory=setup.memory)
     finally:
         signal.signal(signal.SIGINT, previous)
     if result.best_val_loss is None or not (result.saved or args.resume):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from tuiwriter import checkpoint, corpus, store
+from tuiwriter import checkpoint, corpus, corpus_memory, store
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.vocab import Vocab
 
@@ -32,6 +32,7 @@ class Setup:
     held: list[Path]  # held-out files; empty when the tail of the text is held out
     unknown_chars: int  # distinct corpus characters outside the vocabulary
     summary: dict
+    memory: str  # the text the trained model will remember (corpus_memory)
 
 
 def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path | None = None,
@@ -62,7 +63,7 @@ def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path |
     unknown = len({c for f in data.files for c in set(f.text) if vocab.id_of(c) == 0})
     train_text, val_text, held = corpus.split(data, seed=seed)
     return Setup(model, vocab, rate, train_text, val_text, held, unknown,
-                 corpus_summary(data, origin, seed))
+                 corpus_summary(data, origin, seed), corpus_memory.remembered(data))
 
 
 def corpus_summary(data: corpus.Corpus, origin: dict, seed: int) -> dict:
