@@ -97,10 +97,10 @@ def engine_latency(size: str, chars: int, jumps: int, interval: int) -> dict:
     return tally.summary(engine.name)["latency_ms"]
 
 
-def tune(model: str, path: str, chars: int, thresholds: list[float]) -> None:
+def tune(model: str, path: str, chars: int, thresholds: list[float], document_match: bool = True) -> None:
     from tuiwriter.evaluate import read_texts
 
-    engine = Engine.load(model)
+    engine = Engine.load(model, SuggestConfig(document_match=document_match))
     texts = read_texts([path], engine.vocab.fold, chars)
     print(f"min_confidence sweep, {model} on {path}, {chars} chars")
     for threshold in thresholds:
@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit document_match.TRUST on the first --chars characters of each FILE instead")
     parser.add_argument("--fit-memory", nargs=2, metavar=("MODEL", "FILE"),
                         help="fit corpus_memory.TRUST: remember FILE's first 800,000 characters, predict --chars more")
+    parser.add_argument("--no-document-match", action="store_true",
+                        help="with --tune: the LSTM alone, without the document match")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
         return 0
     if args.tune:
-        tune(args.tune[0], args.tune[1], args.chars, args.thresholds)
+        tune(args.tune[0], args.tune[1], args.chars, args.thresholds, not args.no_document_match)
         return 0
     print(f"torch {torch.__version__}, {args.threads} thread(s)")
     print("per-character step + next-char distribution, ms (p50 / p99)")
