@@ -38,6 +38,24 @@ def test_the_remembered_text_round_trips_and_old_checkpoints_remember_nothing(tm
     assert checkpoint.load(path).memory == ""
 
 
+@pytest.mark.parametrize("tensor", [torch.tensor([104, 105]), torch.zeros(2, 2, dtype=torch.uint8),
+                                    torch.tensor([0xFF, 0xFE], dtype=torch.uint8)])
+def test_a_damaged_remembered_text_gets_a_one_line_error(tmp_path, tensor):
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    checkpoint.save(path, model, vocab, {}, memory="hi")
+    data = path.read_bytes()
+    header = checkpoint._header(data, path)
+    tensors = st_load(data)
+    tensors[checkpoint.MEMORY] = tensor
+    path.write_bytes(st_save(tensors, metadata=header))
+    with pytest.raises(checkpoint.CheckpointError, match="remembered text"):
+        checkpoint.load(path)
+
+
 def test_truncated_checkpoint_gets_a_one_line_error(tmp_path):
     model, vocab = _model()
     path = tmp_path / "m.safetensors"

@@ -38,6 +38,28 @@ def test_it_counts_what_followed_the_longest_ending():
     assert length == len("Y abc") and counts[vocab.id_of("X")] == 1 and counts.sum() == 1
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="abé ", min_size=1, max_size=60), st.text(alphabet="abé ", min_size=3, max_size=12))
+def test_characters_outside_the_vocabulary_do_not_confuse_the_search(text, context):
+    vocab = Vocab.build(["ab "])  # "é" is unknown to this model
+    memory = CorpusMemory(text, vocab.encode(text), len(vocab))
+    expected = None
+    for length in range(min(len(context), corpus_memory.MAX_MATCH), MIN_MATCH - 1, -1):
+        ending = context[-length:]
+        after = [text[p + length] for p in range(len(text) - length) if text.startswith(ending, p)]
+        if after:
+            expected = (length, sorted(c for c in after if vocab.id_of(c) != 0))
+            break
+    got = memory.predict(context)
+    if expected is None or not expected[1]:
+        assert got is None
+    else:
+        counts, length = got
+        assert length == expected[0]
+        assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))
+                      if vocab.id_of(c) != 0) == expected[1]
+
+
 def test_no_prediction_without_a_long_enough_match():
     memory, _ = memory_of("hello world, hello there")
     assert memory.predict("xyz") is None

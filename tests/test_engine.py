@@ -212,6 +212,11 @@ def test_suggestion_never_starts_a_new_line(ck):
     assert suggestion(scripted(ck, "\nabc"), "") == ""
 
 
+def test_no_trailing_spaces_before_a_line_end(ck):
+    assert suggestion(scripted(ck, "xy \nabc"), "") == "xy "
+    assert suggestion(scripted(ck, "  \nabc"), "") == ""
+
+
 def test_later_words_only_when_sure(ck):
     # every character 0.9: "cd " 0.73 >= 0.5 is added, "efghijk " 0.43 < 0.5 is not
     assert suggestion(scripted(ck, "ab cd efghijk lm", word_confidence=0.5), "") == "ab cd "

@@ -109,8 +109,10 @@ def load(path: Path | str) -> Checkpoint:
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"damaged checkpoint ({str(exc).splitlines()[0]}): {path}") from None
     raw_memory = weights.pop(MEMORY, None)
+    if raw_memory is not None and (raw_memory.dtype != torch.uint8 or raw_memory.dim() != 1):
+        raise CheckpointError(f"damaged checkpoint (remembered text is not bytes): {path}")
     try:
-        memory = bytes(raw_memory.to(torch.uint8).numpy()).decode("utf-8") if raw_memory is not None else ""
+        memory = bytes(raw_memory.numpy()).decode("utf-8") if raw_memory is not None else ""
     except UnicodeDecodeError:
         raise CheckpointError(f"damaged checkpoint (remembered text is not UTF-8): {path}") from None
     try:

@@ -89,7 +89,10 @@ class CorpusMemory:
         self.text = text
         self.ids = np.asarray(vocab_ids, dtype=np.int64)
         self.vocab_size = vocab_size
-        self.order = array("q", suffix_array(self.ids, MAX_MATCH + 1).astype(np.int64).tobytes())
+        # Sorted on code points, the order in which `_range` compares strings (vocabulary ids
+        # would put every unknown character first and break the binary search).
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        self.order = array("q", suffix_array(points, MAX_MATCH + 1).astype(np.int64).tobytes())
 
     def _range(self, pattern: str, lo: int, hi: int) -> tuple[int, int]:
         """The suffixes in order[lo:hi] that start with `pattern`."""
@@ -126,4 +129,7 @@ class CorpusMemory:
         after = np.frombuffer(self.order[a:b:step], dtype=np.int64) + length
         after = after[after < n]
         counts = np.bincount(self.ids[after], minlength=self.vocab_size)
+        counts[0] = 0  # an unknown character is never suggested: nothing to learn from it
+        if not counts.any():
+            return None
         return torch.from_numpy(counts.astype(np.float32)), length

@@ -296,12 +296,14 @@ class Engine:
                 confidence *= math.exp(float(logp[cid]))
                 if confidence < (cfg.min_confidence if first else cfg.word_confidence):
                     return
+            if ch == "\n" and not content:
+                return  # spaces, then the line ends: no trailing spaces for Tab to leave behind
             held.append(ch)
             word_end = ch == "\n" or (ch in SPACES and content)  # the space after a word is its own
             content = content or ch not in BREAKS
             sentence_end = ended
             ended = ch in SENTENCE_END or (ended and ch in CLOSERS)
-            if (first and j + 1 >= min_chars) or word_end:
+            if (first and content and j + 1 >= min_chars) or word_end:  # never a ghost of blanks
                 for out in held:
                     if cancelled is not None and cancelled():
                         return
