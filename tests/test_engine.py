@@ -212,9 +212,11 @@ def test_suggestion_never_starts_a_new_line(ck):
     assert suggestion(scripted(ck, "\nabc"), "") == ""
 
 
-def test_no_trailing_spaces_before_a_line_end(ck):
+def test_no_trailing_spaces_before_a_line_end_but_an_indent_is_offered(ck):
     assert suggestion(scripted(ck, "xy \nabc"), "") == "xy "
     assert suggestion(scripted(ck, "  \nabc"), "") == ""
+    # blanks, then the model grows unsure of what follows: the indent alone is the suggestion
+    assert suggestion(scripted(ck, "    abcdefgh", min_confidence=0.6), "") == "    "
 
 
 def test_later_words_only_when_sure(ck):

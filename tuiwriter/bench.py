@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="timed steps per predictor")
     parser.add_argument("--chars", type=int, default=800, help="characters the simulated writer types")
     parser.add_argument("--jumps", type=int, default=300, help="cursor jumps timed")
-    parser.add_argument("--interval", type=int, default=32, help="engine checkpoint interval")
+    parser.add_argument("--interval", type=int, default=16, help="engine checkpoint interval")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--gru", action="store_true", help="also time the GRU step")
     parser.add_argument("--no-engine", action="store_true", help="only the step costs")
