@@ -87,7 +87,7 @@ class CorpusMemory:
     def __init__(self, text: str, vocab_ids: list[int], vocab_size: int) -> None:
         """`text` folded as the vocabulary folds; `vocab_ids` its characters' ids."""
         self.text = text
-        self.ids = np.asarray(vocab_ids, dtype=np.int64)
+        self.ids = np.asarray(vocab_ids, dtype=np.uint16 if vocab_size <= 1 << 16 else np.int32)
         self.vocab_size = vocab_size
         # Sorted on code points, the order in which `_range` compares strings (vocabulary ids
         # would put every unknown character first and break the binary search).
