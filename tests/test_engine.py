@@ -10,7 +10,7 @@ import torch
 
 from tuiwriter import checkpoint
 from tuiwriter.checkpoint import CheckpointError
-from tuiwriter.engine import Engine, SuggestConfig, common_prefix_len, consume, next_word
+from tuiwriter.engine import Engine, SuggestConfig, consume, next_word
 from tuiwriter.predictor import FusedRNN, PState
 
 DOC = ("The quick brown fox jumps over the lazy dog. The cat sat on the mat and looked at the door.\n"
@@ -135,14 +135,6 @@ def test_huge_documents_keep_a_bounded_number_of_checkpoints(ck):
     assert cache.interval > 4
     fresh = Engine(ck)
     assert torch.equal(engine.next_char_log_probs(DOC, 190), fresh.next_char_log_probs(DOC, 190))
-
-
-def test_common_prefix_len():
-    assert common_prefix_len("", "abc") == 0
-    assert common_prefix_len("abc", "abc") == 3
-    assert common_prefix_len("abcdef", "abc") == 3
-    assert common_prefix_len("abXdef", "abcdef") == 2
-    assert common_prefix_len("a" * 1000 + "b", "a" * 1000 + "c") == 1000
 
 
 # -- suggestion policy ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ Weights are random: the cost of a step does not depend on their values.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import time
 from typing import Callable
@@ -113,17 +114,22 @@ def tune(model: str, path: str, chars: int, thresholds: list[float], document_ma
               f"mean {r['suggestion_chars_mean']:5.2f} chars  shown {tally.shown}  bpc {r['bpc']:.4f}", flush=True)
 
 
+def best_trust(data: list[tuple[float, float]], steps: int) -> float:
+    """The weight w in 0, 1/steps, ... that maximises the log-likelihood of the mixture
+    (1 - w) * p_model + w * p_other over (p_model, p_other) pairs of the true characters."""
+    return max((sum(math.log((1 - w) * p + w * q) for p, q in data), w)
+               for w in [k / steps for k in range(steps)])[1]
+
+
 def fit_trust(model: str, paths: list[str], chars: int) -> None:
     """Maximum-likelihood trust per match-length bucket of `document_match.TRUST`, pooled over
     the first `chars` characters of each file: how the table was fitted."""
-    import math
-
     from tuiwriter.document_match import TRUST, DocumentIndex
     from tuiwriter.evaluate import read_texts
 
     engine = Engine.load(model, SuggestConfig(document_match=False))
     edges = sorted(shortest for shortest, _ in TRUST)
-    rows: dict[int, list[tuple[float, bool]]] = {edge: [] for edge in edges}
+    rows: dict[int, list[tuple[float, float]]] = {edge: [] for edge in edges}
     for path in paths:
         for _, text in read_texts([path], engine.vocab.fold, chars):
             index = DocumentIndex()
@@ -134,24 +140,21 @@ def fit_trust(model: str, paths: list[str], chars: int) -> None:
                     continue
                 p = math.exp(float(engine.next_char_log_probs(text, i)[engine.vocab.id_of(text[i])]))
                 edge = max(e for e in edges if e <= hit[1])
-                rows[edge].append((p, hit[0] == text[i]))
+                rows[edge].append((p, float(hit[0] == text[i])))
     print(f"document match trust fit, {model} on {', '.join(paths)}, {chars} chars each")
     for edge in edges:
         data = rows[edge]
         if not data:
             continue
-        best = max((sum(math.log((1 - lam) * p + (lam if right else 0.0)) for p, right in data), lam)
-                   for lam in [k / 100 for k in range(100)])[1]
         right = sum(r for _, r in data) / len(data)
-        print(f"  match >= {edge:2}: {len(data):6} places, copy right {100 * right:5.1f} %, trust {best:.2f}")
+        print(f"  match >= {edge:2}: {len(data):6} places, copy right {100 * right:5.1f} %, "
+              f"trust {best_trust(data, 100):.2f}")
 
 
 def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -> None:
     """Maximum-likelihood trust per (match length, occurrences) bucket of `corpus_memory.TRUST`:
     the model remembers the first `memory_chars` characters of `path` and predicts the next
     `chars` (with the document match off): how the table was fitted."""
-    import math
-
     from tuiwriter.corpus_memory import MAX_MATCH, TRUST, CorpusMemory
     from tuiwriter.evaluate import read_texts
 
@@ -180,9 +183,7 @@ def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -
             if len(data) < 30:
                 cells.append(f"{label}: -")
                 continue
-            best = max((sum(math.log((1 - lam) * p + lam * q) for p, q in data), lam)
-                       for lam in [k / 50 for k in range(50)])[1]
-            cells.append(f"{label}: {best:.2f} ({len(data)})")
+            cells.append(f"{label}: {best_trust(data, 50):.2f} ({len(data)})")
         print(f"  match >= {edge:2}:  " + "   ".join(cells))
 
 

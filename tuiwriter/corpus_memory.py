@@ -23,13 +23,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from tuiwriter.corpus import Corpus
+from tuiwriter.corpus import JOIN, Corpus
 
 MIN_MATCH = 3
 MAX_MATCH = 32
@@ -44,8 +41,6 @@ TRUST = ((16, (0.26, 0.44, 0.46)), (12, (0.24, 0.38, 0.46)), (8, (0.2, 0.22, 0.4
 
 def remembered(data: Corpus) -> str:
     """The text a model trained on `data` keeps: all of it, or its last MAX_CHARS characters."""
-    from tuiwriter.corpus import JOIN
-
     return JOIN.join(f.text for f in data.files)[-MAX_CHARS:]
 
 
@@ -92,10 +87,10 @@ class CorpusMemory:
         # Sorted on code points, the order in which `_range` compares strings (vocabulary ids
         # would put every unknown character first and break the binary search).
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        self.order = array("q", suffix_array(points, MAX_MATCH + 1).astype(np.int64).tobytes())
+        self.order = array("q", suffix_array(points, MAX_MATCH + 1).tobytes())
 
-    def _range(self, pattern: str, lo: int, hi: int) -> tuple[int, int]:
-        """The suffixes in order[lo:hi] that start with `pattern`."""
+    def _range(self, pattern: str) -> tuple[int, int]:
+        """The suffixes (a range of `order`) that start with `pattern`."""
         text, order, m = self.text, self.order, len(pattern)
 
         def key(i: int) -> str:
@@ -103,8 +98,8 @@ class CorpusMemory:
             return text[p:p + m]
 
         indices = range(len(order))
-        a = bisect_left(indices, pattern, lo, hi, key=key)
-        b = bisect_right(indices, pattern, a, hi, key=key)
+        a = bisect_left(indices, pattern, key=key)
+        b = bisect_right(indices, pattern, a, key=key)
         return a, b
 
     def predict(self, context: str) -> tuple[torch.Tensor, int] | None:
@@ -116,7 +111,7 @@ class CorpusMemory:
         lo_len, hi_len = MIN_MATCH, len(tail)
         while lo_len <= hi_len:  # occurring is monotone in the length: binary search on it
             length = (lo_len + hi_len) // 2
-            a, b = self._range(tail[-length:], 0, len(self.order))
+            a, b = self._range(tail[-length:])
             if b > a and (b - a > 1 or self.order[a] + length < n):
                 best = (length, a, b)
                 lo_len = length + 1

@@ -36,13 +36,19 @@ def trust(length: int) -> float:
     return 0.0
 
 
-def _common_suffix_len(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(reversed(a), reversed(b)):
-        if x != y:
-            break
-        n += 1
-    return n
+def common_prefix_len(a: str, b: str) -> int:
+    """Length of the longest common prefix, by C-speed slice compares (no Python char loop)."""
+    n = min(len(a), len(b))
+    if a.startswith(b[:n]) if len(b) <= len(a) else b.startswith(a):
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi+1] != b[:hi+1]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a.startswith(b[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 class DocumentIndex:
@@ -83,7 +89,7 @@ class DocumentIndex:
         stop = bisect_left(places, end)
         best_len, best_at = 0, -1
         for p in reversed(places[max(0, stop - CANDIDATES):stop]):
-            length = _common_suffix_len(context, self.text[max(0, p - MAX_MATCH):p])
+            length = common_prefix_len(context[::-1], self.text[max(0, p - MAX_MATCH):p][::-1])
             if length > best_len:
                 best_len, best_at = length, p
                 if length == len(context):

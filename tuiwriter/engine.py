@@ -41,11 +41,10 @@ from typing import Callable, Iterator
 
 import torch
 
-from tuiwriter import checkpoint, store
+from tuiwriter import checkpoint, corpus_memory, document_match, store
 from tuiwriter.checkpoint import Checkpoint
-from tuiwriter import corpus_memory, document_match
 from tuiwriter.corpus_memory import CorpusMemory
-from tuiwriter.document_match import DocumentIndex
+from tuiwriter.document_match import DocumentIndex, common_prefix_len
 from tuiwriter.predictor import FusedRNN, PState, Predictor
 
 # Chosen by measurement (`python -m tuiwriter.bench --tune default pg74_twain_tom_sawyer.txt
@@ -88,21 +87,6 @@ def next_word(ghost: str) -> str:
     while i < len(ghost) and ghost[i] not in BREAKS:
         i += 1
     return ghost[:i]
-
-
-def common_prefix_len(a: str, b: str) -> int:
-    """Length of the longest common prefix, by C-speed slice compares (no Python char loop)."""
-    n = min(len(a), len(b))
-    if a.startswith(b[:n]) if len(b) <= len(a) else b.startswith(a):
-        return n
-    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi+1] != b[:hi+1]
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a.startswith(b[lo:mid], lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class _StateCache:
