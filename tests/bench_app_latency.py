@@ -35,7 +35,7 @@ async def measure(model: str, text: str, train: Path | None, threads: int, gap_s
     from textual.keys import _character_to_key
 
     from tuiwriter.app import TuiwriterApp
-    from tuiwriter.documents import open_document
+    from tuiwriter.text.documents import open_document
     from tuiwriter.editor import GhostEditor
     from tuiwriter.settings import Settings
     from tuiwriter.training_job import TrainRequest

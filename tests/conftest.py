@@ -12,7 +12,7 @@ import torch
 from tuiwriter import checkpoint
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.train import TrainConfig, train
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 torch.set_num_threads(1)
 

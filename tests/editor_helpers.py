@@ -20,7 +20,7 @@ from typing import Callable
 from textual.pilot import Pilot
 
 from tuiwriter.app import TuiwriterApp
-from tuiwriter.documents import open_document
+from tuiwriter.text.documents import open_document
 from tuiwriter.settings import Settings
 
 GUARD_S = 20.0  # a hung worker fails the test instead of hanging the suite

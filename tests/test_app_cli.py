@@ -10,7 +10,7 @@ import time
 
 from editor_helpers import PtyApp
 
-from tuiwriter.documents import MAX_BYTES
+from tuiwriter.text.documents import MAX_BYTES
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +49,7 @@ def test_without_a_terminal_it_says_so(tmp_path):
 
 def test_ui_modules_do_not_import_torch():
     code = ("import sys; import tuiwriter.app_cli, tuiwriter.app, tuiwriter.editor, "
-            "tuiwriter.dialogs, tuiwriter.status_bar, tuiwriter.recovery, tuiwriter.documents; "
+            "tuiwriter.dialogs, tuiwriter.status_bar, tuiwriter.text.recovery, tuiwriter.text.documents; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

@@ -6,7 +6,7 @@ import torch
 from tests.conftest import rewrite_metadata
 from tuiwriter import checkpoint
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 
 def _model():

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tuiwriter.corpus import CorpusError, collect, split
+from tuiwriter.text.corpus import CorpusError, collect, split
 
 TEXT = "Some notes about writing every day. " * 60
 

@@ -9,9 +9,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuiwriter import corpus, corpus_memory, training_setup
+from tuiwriter.text import corpus
+
+from tuiwriter import corpus_memory, training_setup
 from tuiwriter.corpus_memory import MIN_MATCH, CorpusMemory, suffix_array, trust
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 
 def memory_of(text: str) -> tuple[CorpusMemory, Vocab]:

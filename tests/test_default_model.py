@@ -10,7 +10,7 @@ import pytest
 
 from tuiwriter import checkpoint, cli, store
 from tuiwriter.engine import Engine, SuggestConfig
-from tuiwriter.vocab import BASE_CHARS
+from tuiwriter.text.vocab import BASE_CHARS
 
 MAX_BYTES = 20 * 1024 * 1024  # the model card's budget: a small wheel, a quick load
 

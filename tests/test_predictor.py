@@ -8,7 +8,7 @@ import torch
 from tuiwriter import checkpoint
 from tuiwriter.model import CharRNN, ModelConfig
 from tuiwriter.predictor import FusedRNN, ModulePredictor, advance
-from tuiwriter.vocab import BASE_CHARS, UNK, Vocab
+from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
 TEXT = "Hello there, world.\nHow are you?\t(fine) 0123"
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from editor_helpers import PtyApp, make_app, wait_until
 
-from tuiwriter import recovery
+from tuiwriter.text import recovery
 from tuiwriter.dialogs import Choice
 
 

@@ -4,7 +4,7 @@ from tests.conftest import tiny_text
 from tuiwriter import checkpoint
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.train import TrainConfig, evaluate_loss, train
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 
 def _setup():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from tuiwriter import checkpoint, corpus, training_setup
+from tuiwriter import checkpoint, training_setup
+
+from tuiwriter.text import corpus
 
 from tests.conftest import tiny_text
 

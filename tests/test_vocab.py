@@ -1,4 +1,4 @@
-from tuiwriter.vocab import BASE_CHARS, UNK, Vocab
+from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
 
 def test_every_vocabulary_has_ascii_tab_newline_and_unknown():

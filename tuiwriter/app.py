@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, TextArea
 
-from tuiwriter import documents, recovery
+from tuiwriter.text import documents, recovery
 from tuiwriter.dialogs import HelpScreen, PathPrompt, recovery_prompt, unsaved_changes
 from tuiwriter.editor import GhostEditor
 from tuiwriter.models_screen import ModelChosen, ModelsScreen

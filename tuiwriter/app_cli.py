@@ -35,7 +35,9 @@ def run_app(argv: list[str]) -> int:
             return 2
         return int(exc.code or 0)
 
-    from tuiwriter import documents, settings
+    from tuiwriter.text import documents
+
+    from tuiwriter import settings
 
     try:
         document = documents.open_document(args.file)

@@ -30,7 +30,7 @@ from tuiwriter.engine import Engine, SuggestConfig
 from tuiwriter.evaluate import Tally, percentile, simulate
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.predictor import FusedRNN, ModulePredictor
-from tuiwriter.vocab import BASE_CHARS, UNK, Vocab
+from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
 
 def timings(fn: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, float]:

@@ -19,7 +19,7 @@ from safetensors.torch import save as st_save
 
 from tuiwriter.model import CharRNN, ModelConfig
 from tuiwriter.paths import atomic_write
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 FORMAT = "tuiwriter-checkpoint"
 VERSION = 1

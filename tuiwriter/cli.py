@@ -98,7 +98,8 @@ def _active_model(explicit: str | None) -> str:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tuiwriter import corpus, store
+    from tuiwriter.text import corpus
+    from tuiwriter import store
     from tuiwriter.checkpoint import CheckpointError
     from tuiwriter.train_cli import run_training
 
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from tuiwriter.checkpoint import CheckpointError
-    from tuiwriter.corpus import CorpusError
+    from tuiwriter.text.corpus import CorpusError
 
     return (CheckpointError, CorpusError, OSError)
 

@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 import torch
 
-from tuiwriter.corpus import JOIN, Corpus
+from tuiwriter.text.corpus import JOIN, Corpus
 
 MIN_MATCH = 3
 MAX_MATCH = 32

@@ -10,7 +10,7 @@ from typing import Iterator
 import torch
 
 from tuiwriter.model import CharRNN
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 
 def pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> int:

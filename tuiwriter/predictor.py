@@ -20,7 +20,7 @@ from typing import Protocol, Sequence
 import torch
 
 from tuiwriter.model import CharRNN
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 
 class PState:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from tuiwriter import checkpoint
 from tuiwriter.model import CharRNN, State
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 LN2 = math.log(2)
 

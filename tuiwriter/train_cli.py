@@ -16,7 +16,9 @@ import threading
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from tuiwriter import corpus, store, training_setup
+from tuiwriter.text import corpus
+
+from tuiwriter import store, training_setup
 from tuiwriter.paths import private_dir
 from tuiwriter.train import Progress as TrainProgress
 from tuiwriter.train import TrainConfig, train

@@ -57,7 +57,7 @@ from textual.widgets import (Button, DirectoryTree, Footer, Input, Label, Option
                              RadioSet, Select, Sparkline, Static)
 from textual.worker import get_current_worker
 
-from tuiwriter.corpus import Corpus, CorpusError, collect
+from tuiwriter.text.corpus import Corpus, CorpusError, collect
 from tuiwriter.models_screen import ModelChosen
 from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
                                     suggest_name, taken_names)

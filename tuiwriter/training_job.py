@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from tuiwriter.corpus import Corpus
+from tuiwriter.text.corpus import Corpus
 from tuiwriter.paths import models_dir
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def suggest_name(path: str | Path, taken: set[str] | frozenset[str] = frozenset(
 def describe_error(exc: BaseException) -> str:
     """One line a person can act on, for anything a run can raise."""
     from tuiwriter.checkpoint import CheckpointError
-    from tuiwriter.corpus import CorpusError
+    from tuiwriter.text.corpus import CorpusError
 
     if isinstance(exc, OSError):
         if exc.errno == errno.ENOSPC:
@@ -311,7 +311,8 @@ class TrainingJob:
         out_path: Path | None = None
         try:
             limit_this_thread(self.threads)
-            from tuiwriter import corpus, store, training_setup
+            from tuiwriter.text import corpus
+            from tuiwriter import store, training_setup
             from tuiwriter.paths import private_dir
             from tuiwriter.train import TrainConfig, train
 

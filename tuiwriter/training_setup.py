@@ -11,9 +11,11 @@ from pathlib import Path
 
 import torch
 
-from tuiwriter import checkpoint, corpus, corpus_memory, store
+from tuiwriter import checkpoint, corpus_memory, store
+
+from tuiwriter.text import corpus
 from tuiwriter.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.vocab import Vocab
+from tuiwriter.text.vocab import Vocab
 
 MAX_LISTED_FILES = 200
 NEW_LR = 3e-3
