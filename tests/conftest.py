@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-from tuiwriter import checkpoint
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.train import TrainConfig, train
 from tuiwriter.text.vocab import Vocab
 

@@ -28,7 +28,7 @@ GUARD_S = 20.0  # a hung worker fails the test instead of hanging the suite
 
 def install_model(checkpoint: Path, name: str = "tiny") -> str:
     """Copy the tiny checkpoint into the (test-private) data dir so it has a stable name."""
-    from tuiwriter import store
+    from tuiwriter.lm import store
 
     folder = store.model_dir(name)
     folder.mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,7 @@ async def test_quitting_without_changes_does_not_ask(tiny_checkpoint):
 
 
 async def test_without_any_model_the_editor_works_and_says_how_to_train(tmp_path, monkeypatch):
-    monkeypatch.setattr("tuiwriter.store.shipped_default", lambda: tmp_path / "no-default.safetensors")
+    monkeypatch.setattr("tuiwriter.lm.store.shipped_default", lambda: tmp_path / "no-default.safetensors")
     app = make_app(None, tmp_path / "notes.md")  # an install without the shipped model
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: "tuiwriter train PATH --model NAME" in notifications(app),

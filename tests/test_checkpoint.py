@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from tests.conftest import rewrite_metadata
-from tuiwriter import checkpoint
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.text.vocab import Vocab
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import rewrite_metadata, tiny_text
-from tuiwriter import checkpoint
+from tuiwriter.lm import checkpoint
 from tuiwriter.cli import main
 
 

@@ -8,7 +8,9 @@ import random
 
 import pytest
 
-from tuiwriter import checkpoint, cli, store
+from tuiwriter.lm import checkpoint, store
+
+from tuiwriter import cli
 from tuiwriter.engine import Engine, SuggestConfig
 from tuiwriter.text.vocab import BASE_CHARS
 

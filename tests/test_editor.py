@@ -94,7 +94,7 @@ async def test_typing_the_ghost_consumes_it_without_a_new_request(tiny_checkpoin
 
 
 async def test_a_ghost_that_ends_the_line_shows_and_inserts_the_line_end(tiny_checkpoint):
-    from tuiwriter import checkpoint
+    from tuiwriter.lm import checkpoint
     from tuiwriter.editor import NEWLINE_GLYPH
     from tuiwriter.engine import Engine, SuggestConfig
 

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from tuiwriter import checkpoint
-from tuiwriter.checkpoint import CheckpointError
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.checkpoint import CheckpointError
 from tuiwriter.engine import Engine, SuggestConfig, consume, next_word
 from tuiwriter.predictor import FusedRNN, PState
 
@@ -322,7 +322,7 @@ def test_load_by_path_and_name(tiny_checkpoint):
 
 
 def test_gru_model(ck):
-    from tuiwriter.model import CharRNN, ModelConfig
+    from tuiwriter.lm.model import CharRNN, ModelConfig
 
     torch.manual_seed(0)
     model = CharRNN(ModelConfig(vocab_size=len(ck.vocab), embed=8, hidden=16, layers=2, cell="gru"))

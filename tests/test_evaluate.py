@@ -9,7 +9,9 @@ import random
 
 import pytest
 
-from tuiwriter import checkpoint, cli
+from tuiwriter.lm import checkpoint
+
+from tuiwriter import cli
 from tuiwriter.engine import Engine, SuggestConfig
 from tuiwriter.evaluate import Tally, percentile, read_texts, simulate
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

@@ -39,7 +39,7 @@ def models(tiny_checkpoint, tmp_path, monkeypatch) -> Path:
     (models_dir() / "broken" / "model.safetensors").write_bytes(b"garbage")
     shipped = tmp_path / "default.safetensors"
     shutil.copy(tiny_checkpoint, shipped)
-    monkeypatch.setattr("tuiwriter.store.shipped_default", lambda: shipped)
+    monkeypatch.setattr("tuiwriter.lm.store.shipped_default", lambda: shipped)
     return models_dir()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tuiwriter import checkpoint
-from tuiwriter.model import CharRNN, ModelConfig
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.model import CharRNN, ModelConfig
 from tuiwriter.predictor import FusedRNN, ModulePredictor, advance
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 

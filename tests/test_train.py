@@ -1,8 +1,8 @@
 import torch
 
 from tests.conftest import tiny_text
-from tuiwriter import checkpoint
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.train import TrainConfig, evaluate_loss, train
 from tuiwriter.text.vocab import Vocab
 

@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.widgets import Button, Input, RadioButton, Select, Static
 
 from test_training_job import write_notes
-from tuiwriter import checkpoint
-from tuiwriter.model import SIZES
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.model import SIZES
 from tuiwriter.models_screen import ModelChosen
 from tuiwriter.paths import models_dir
 from tuiwriter.train_screen import (SIZE_CHOICES, PathSuggester, TrainingFailed, TrainingFinished, TrainingProgress,
@@ -180,7 +180,7 @@ async def test_fine_tune_is_recommended_and_the_old_model_can_be_kept(notes, tin
 
 
 async def test_without_a_model_file_fine_tune_is_not_offered(notes, monkeypatch):
-    monkeypatch.setattr("tuiwriter.store.shipped_default", lambda: notes.parent / "no-default.safetensors")
+    monkeypatch.setattr("tuiwriter.lm.store.shipped_default", lambda: notes.parent / "no-default.safetensors")
     app = Host(notes.parent, active_model="default")  # an install without the shipped model
     async with app.run_test(size=(130, 44)) as pilot:
         screen = app.screen

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import tiny_text
-from tuiwriter import checkpoint
+from tuiwriter.lm import checkpoint
 from tuiwriter.paths import models_dir
 from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, _Thinned, describe_error,
                                     suggest_name, taken_names)
@@ -160,7 +160,7 @@ def test_disk_full_fails_cleanly_and_the_model_in_use_is_untouched(notes, tiny_c
     def full(path, data, mode=0o600):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("tuiwriter.checkpoint.atomic_write", full)
+    monkeypatch.setattr("tuiwriter.lm.checkpoint.atomic_write", full)
     snap = run(TrainingJob(threads=1), TrainRequest([notes], "tuned", minutes=0.02, base="active",
                                                     active_model="active"))
     assert snap.state == "failed"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from tuiwriter import checkpoint, training_setup
+from tuiwriter.lm import checkpoint
+
+from tuiwriter import training_setup
 
 from tuiwriter.text import corpus
 

@@ -25,10 +25,10 @@ from typing import Callable
 
 import torch
 
-from tuiwriter.checkpoint import Checkpoint
+from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.engine import Engine, SuggestConfig
 from tuiwriter.evaluate import Tally, percentile, simulate
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.predictor import FusedRNN, ModulePredictor
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 

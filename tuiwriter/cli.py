@@ -47,7 +47,7 @@ def _temperature(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from tuiwriter.model import SIZES
+    from tuiwriter.lm.model import SIZES
 
     p = _Parser(prog="tuiwriter", description="A terminal writing assistant with a char-level LSTM.",
                 usage="tuiwriter [FILE] [--model M]\n       tuiwriter {train,generate,eval,models} ...",
@@ -99,8 +99,8 @@ def _active_model(explicit: str | None) -> str:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from tuiwriter.text import corpus
-    from tuiwriter import store
-    from tuiwriter.checkpoint import CheckpointError
+    from tuiwriter.lm import store
+    from tuiwriter.lm.checkpoint import CheckpointError
     from tuiwriter.train_cli import run_training
 
     if args.base and args.size:
@@ -127,8 +127,8 @@ def _name_from(path: str) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from tuiwriter import store
-    from tuiwriter.generate import sample
+    from tuiwriter.lm import store
+    from tuiwriter.lm.sampling import sample
 
     ck = store.load(_active_model(args.model))
     model = ck.build_model()
@@ -148,7 +148,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from tuiwriter import settings, store
+    from tuiwriter import settings
+    from tuiwriter.lm import store
 
     current, _ = settings.load()
     if args.delete:
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from tuiwriter.checkpoint import CheckpointError
+    from tuiwriter.lm.checkpoint import CheckpointError
     from tuiwriter.text.corpus import CorpusError
 
     return (CheckpointError, CorpusError, OSError)

@@ -41,8 +41,10 @@ from typing import Callable, Iterator
 
 import torch
 
-from tuiwriter import checkpoint, corpus_memory, document_match, store
-from tuiwriter.checkpoint import Checkpoint
+from tuiwriter.lm import checkpoint, store
+
+from tuiwriter import corpus_memory, document_match
+from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.corpus_memory import CorpusMemory
 from tuiwriter.document_match import DocumentIndex, common_prefix_len
 from tuiwriter.predictor import FusedRNN, PState, Predictor

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 if TYPE_CHECKING:
-    from tuiwriter.store import ModelInfo
+    from tuiwriter.lm.store import ModelInfo
 
 SHIPPED_NAME = "default"  # store.DEFAULT; store imports torch, so it is read in a worker
 
@@ -120,7 +120,7 @@ class ModelsScreen(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="models")
     def reload(self) -> None:
         """Read every checkpoint's header and weights count off the UI thread."""
-        from tuiwriter import store
+        from tuiwriter.lm import store
 
         try:
             rows = store.list_models()
@@ -194,8 +194,8 @@ class ModelsScreen(ModalScreen[str | None]):
         return ""
 
     def _delete(self, name: str) -> None:
-        from tuiwriter import store
-        from tuiwriter.checkpoint import CheckpointError
+        from tuiwriter.lm import store
+        from tuiwriter.lm.checkpoint import CheckpointError
 
         try:
             store.delete(name)

@@ -19,7 +19,7 @@ from typing import Protocol, Sequence
 
 import torch
 
-from tuiwriter.model import CharRNN
+from tuiwriter.lm.model import CharRNN
 from tuiwriter.text.vocab import Vocab
 
 

@@ -20,8 +20,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from tuiwriter import checkpoint
-from tuiwriter.model import CharRNN, State
+from tuiwriter.lm import checkpoint
+from tuiwriter.lm.model import CharRNN, State
 from tuiwriter.text.vocab import Vocab
 
 LN2 = math.log(2)

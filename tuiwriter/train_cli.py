@@ -18,7 +18,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from tuiwriter.text import corpus
 
-from tuiwriter import store, training_setup
+from tuiwriter.lm import store
+
+from tuiwriter import training_setup
 from tuiwriter.paths import private_dir
 from tuiwriter.train import Progress as TrainProgress
 from tuiwriter.train import TrainConfig, train

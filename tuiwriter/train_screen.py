@@ -62,7 +62,7 @@ from tuiwriter.models_screen import ModelChosen
 from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
                                     suggest_name, taken_names)
 
-# The keys of model.SIZES, smallest first; repeated here because tuiwriter.model imports torch
+# The keys of model.SIZES, smallest first; repeated here because tuiwriter.lm.model imports torch
 # and this screen must be importable before torch is (a test checks that they agree).
 SIZE_CHOICES = ("tiny", "small", "medium", "base", "large")
 # A new model trained in the background gets one thread for minutes: `small` reads ~9x more text
@@ -379,7 +379,7 @@ class TrainScreen(Screen):
     @work(thread=True, exclusive=True, group="base")
     def _check_base(self, spec: str) -> None:
         """Offer fine-tuning only when the active model's file is there (store imports torch)."""
-        from tuiwriter import store
+        from tuiwriter.lm import store
 
         try:
             present = store.resolve(spec).exists()

@@ -151,7 +151,7 @@ def suggest_name(path: str | Path, taken: set[str] | frozenset[str] = frozenset(
 
 def describe_error(exc: BaseException) -> str:
     """One line a person can act on, for anything a run can raise."""
-    from tuiwriter.checkpoint import CheckpointError
+    from tuiwriter.lm.checkpoint import CheckpointError
     from tuiwriter.text.corpus import CorpusError
 
     if isinstance(exc, OSError):
@@ -259,9 +259,9 @@ class TrainingJob:
     # -- the training thread ------------------------------------------------------------
 
     def _check(self, request: TrainRequest) -> None:
-        from tuiwriter import store
-        from tuiwriter.checkpoint import CheckpointError
-        from tuiwriter.model import SIZES
+        from tuiwriter.lm import store
+        from tuiwriter.lm.checkpoint import CheckpointError
+        from tuiwriter.lm.model import SIZES
 
         if not request.paths and request.corpus is None:
             raise JobError("choose at least one file or folder to train on")
@@ -312,7 +312,8 @@ class TrainingJob:
         try:
             limit_this_thread(self.threads)
             from tuiwriter.text import corpus
-            from tuiwriter import store, training_setup
+            from tuiwriter.lm import store
+            from tuiwriter import training_setup
             from tuiwriter.paths import private_dir
             from tuiwriter.train import TrainConfig, train
 

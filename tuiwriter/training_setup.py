@@ -11,10 +11,12 @@ from pathlib import Path
 
 import torch
 
-from tuiwriter import checkpoint, corpus_memory, store
+from tuiwriter.lm import checkpoint, store
+
+from tuiwriter import corpus_memory
 
 from tuiwriter.text import corpus
-from tuiwriter.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.text.vocab import Vocab
 
 MAX_LISTED_FILES = 200

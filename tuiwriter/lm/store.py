@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from tuiwriter import checkpoint
+from tuiwriter.lm import checkpoint
 from tuiwriter.paths import models_dir
 
 DEFAULT = "default"
@@ -26,7 +26,7 @@ def shipped_default() -> Path:
     try:
         return Path(str(resources.files("tuiwriter.models").joinpath("default.safetensors")))
     except ModuleNotFoundError:  # running from a source tree that was not installed
-        return Path(__file__).resolve().parent.parent / "models" / "default.safetensors"
+        return Path(__file__).resolve().parents[2] / "models" / "default.safetensors"
 
 
 def check_name(name: str) -> str:

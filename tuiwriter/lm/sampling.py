@@ -9,7 +9,7 @@ from typing import Iterator
 
 import torch
 
-from tuiwriter.model import CharRNN
+from tuiwriter.lm.model import CharRNN
 from tuiwriter.text.vocab import Vocab
 
 

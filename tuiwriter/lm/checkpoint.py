@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from tuiwriter.model import CharRNN, ModelConfig
+from tuiwriter.lm.model import CharRNN, ModelConfig
 from tuiwriter.paths import atomic_write
 from tuiwriter.text.vocab import Vocab
 
