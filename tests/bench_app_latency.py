@@ -38,7 +38,7 @@ async def measure(model: str, text: str, train: Path | None, threads: int, gap_s
     from tuiwriter.text.documents import open_document
     from tuiwriter.editor import GhostEditor
     from tuiwriter.settings import Settings
-    from tuiwriter.training_job import TrainRequest
+    from tuiwriter.training.job import TrainRequest
 
     asked: dict[int, float] = {}  # generation -> when the edit that asked for it landed
     answered: dict[int, float] = {}  # generation -> when its first chunk reached the UI thread

@@ -11,7 +11,7 @@ import torch
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.train import TrainConfig, train
+from tuiwriter.training.loop import TrainConfig, train
 from tuiwriter.text.vocab import Vocab
 
 torch.set_num_threads(1)

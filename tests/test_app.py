@@ -9,7 +9,7 @@ from textual.widgets import Input
 
 from tuiwriter import settings as settings_module
 from tuiwriter.dialogs import Choice, HelpScreen
-from tuiwriter.engine import Engine
+from tuiwriter.predict.engine import Engine
 from tuiwriter.settings import Settings
 from tuiwriter.status_bar import StatusBar
 

@@ -10,7 +10,7 @@ from textual.widgets import Button, Input
 from editor_helpers import make_app, model_ready, settled, type_text, wait_until
 from test_train_screen import choose
 from test_training_job import write_notes
-from tuiwriter.engine import Engine
+from tuiwriter.predict.engine import Engine
 from tuiwriter.train_screen import TrainScreen
 
 

@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 
 from tuiwriter.text import corpus
 
-from tuiwriter import corpus_memory, training_setup
-from tuiwriter.corpus_memory import MIN_MATCH, CorpusMemory, suffix_array, trust
+from tuiwriter.predict.experts import corpus_memory
+
+from tuiwriter.training import setup as training_setup
+from tuiwriter.predict.experts.corpus_memory import MIN_MATCH, CorpusMemory, suffix_array, trust
 from tuiwriter.text.vocab import Vocab
 
 

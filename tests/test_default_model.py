@@ -11,7 +11,7 @@ import pytest
 from tuiwriter.lm import checkpoint, store
 
 from tuiwriter import cli
-from tuiwriter.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine, SuggestConfig
 from tuiwriter.text.vocab import BASE_CHARS
 
 MAX_BYTES = 20 * 1024 * 1024  # the model card's budget: a small wheel, a quick load

@@ -12,7 +12,7 @@ import pytest
 from tuiwriter.lm import checkpoint
 
 from tuiwriter import cli
-from tuiwriter.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine, SuggestConfig
 from tuiwriter.evaluate import Tally, percentile, read_texts, simulate
 
 from tests.conftest import tiny_text

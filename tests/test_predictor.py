@@ -7,7 +7,7 @@ import torch
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import CharRNN, ModelConfig
-from tuiwriter.predictor import FusedRNN, ModulePredictor, advance
+from tuiwriter.predict.predictor import FusedRNN, ModulePredictor, advance
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
 TEXT = "Hello there, world.\nHow are you?\t(fine) 0123"

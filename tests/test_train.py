@@ -3,7 +3,7 @@ import torch
 from tests.conftest import tiny_text
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.train import TrainConfig, evaluate_loss, train
+from tuiwriter.training.loop import TrainConfig, evaluate_loss, train
 from tuiwriter.text.vocab import Vocab
 
 

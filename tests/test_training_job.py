@@ -13,7 +13,7 @@ import torch
 from conftest import tiny_text
 from tuiwriter.lm import checkpoint
 from tuiwriter.paths import models_dir
-from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, _Thinned, describe_error,
+from tuiwriter.training.job import (JobError, JobSnapshot, TrainingJob, TrainRequest, _Thinned, describe_error,
                                     suggest_name, taken_names)
 
 WAIT_S = 60  # generous upper bound for a run of a second or two on a loaded 2-core machine

@@ -6,7 +6,7 @@ import torch
 
 from tuiwriter.lm import checkpoint
 
-from tuiwriter import training_setup
+from tuiwriter.training import setup as training_setup
 
 from tuiwriter.text import corpus
 

@@ -29,12 +29,12 @@ from tuiwriter.editor import GhostEditor
 from tuiwriter.models_screen import ModelChosen, ModelsScreen
 from tuiwriter.train_screen import (TrainingFailed, TrainingFinished, TrainingProgress, TrainingStarted,
                                     TrainScreen, post_to_app)
-from tuiwriter.training_job import TrainingJob
+from tuiwriter.training.job import TrainingJob
 from tuiwriter.settings import DEFAULT_KEYS, Settings
 from tuiwriter.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from tuiwriter.engine import Engine
+    from tuiwriter.predict.engine import Engine
 
 NO_MODEL_HINT = "train one with `tuiwriter train PATH --model NAME` or Ctrl+T"
 TEMPERATURE_STEP = 0.1
@@ -169,7 +169,7 @@ class TuiwriterApp(App[None]):
     def _load_engine(self, spec: str, remember: bool, seq: int) -> None:
         """Loader thread: the first import of torch happens here, after the first paint."""
         try:
-            from tuiwriter.engine import Engine, SuggestConfig
+            from tuiwriter.predict.engine import Engine, SuggestConfig
 
             config = SuggestConfig(max_chars=self.settings.max_suggestion_chars,
                                    temperature=self.settings.temperature)

@@ -26,10 +26,10 @@ from typing import Callable
 import torch
 
 from tuiwriter.lm.checkpoint import Checkpoint
-from tuiwriter.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine, SuggestConfig
 from tuiwriter.evaluate import Tally, percentile, simulate
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.predictor import FusedRNN, ModulePredictor
+from tuiwriter.predict.predictor import FusedRNN, ModulePredictor
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
 
@@ -124,7 +124,7 @@ def best_trust(data: list[tuple[float, float]], steps: int) -> float:
 def fit_trust(model: str, paths: list[str], chars: int) -> None:
     """Maximum-likelihood trust per match-length bucket of `document_match.TRUST`, pooled over
     the first `chars` characters of each file: how the table was fitted."""
-    from tuiwriter.document_match import TRUST, DocumentIndex
+    from tuiwriter.predict.experts.document_match import TRUST, DocumentIndex
     from tuiwriter.evaluate import read_texts
 
     engine = Engine.load(model, SuggestConfig(document_match=False))
@@ -155,7 +155,7 @@ def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -
     """Maximum-likelihood trust per (match length, occurrences) bucket of `corpus_memory.TRUST`:
     the model remembers the first `memory_chars` characters of `path` and predicts the next
     `chars` (with the document match off): how the table was fitted."""
-    from tuiwriter.corpus_memory import MAX_MATCH, TRUST, CorpusMemory
+    from tuiwriter.predict.experts.corpus_memory import MAX_MATCH, TRUST, CorpusMemory
     from tuiwriter.evaluate import read_texts
 
     engine = Engine.load(model, SuggestConfig(document_match=False))

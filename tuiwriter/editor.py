@@ -29,7 +29,7 @@ from textual.widgets import TextArea
 from textual.worker import Worker, get_current_worker
 
 if TYPE_CHECKING:
-    from tuiwriter.engine import Engine
+    from tuiwriter.predict.engine import Engine
 
 NEWLINE_GLYPH = "⏎"
 """How a suggestion that ends the line shows its line end (TextArea's suggestion is one row)."""
@@ -162,7 +162,7 @@ class GhostEditor(TextArea):
         if not self.ghost or not self.selection.is_empty:
             self.action_cursor_word_right()
             return
-        from tuiwriter.engine import next_word
+        from tuiwriter.predict.engine import next_word
 
         word = next_word(self.ghost)
         if word:
@@ -267,7 +267,7 @@ class GhostEditor(TextArea):
         rest = self._stream[self._consumed:]
         if not rest:
             return False
-        from tuiwriter.engine import consume
+        from tuiwriter.predict.engine import consume
 
         left = consume(rest, typed)
         if left is None:

@@ -20,10 +20,10 @@ from tuiwriter.text import corpus
 
 from tuiwriter.lm import store
 
-from tuiwriter import training_setup
+from tuiwriter.training import setup as training_setup
 from tuiwriter.paths import private_dir
-from tuiwriter.train import Progress as TrainProgress
-from tuiwriter.train import TrainConfig, train
+from tuiwriter.training.loop import Progress as TrainProgress
+from tuiwriter.training.loop import TrainConfig, train
 
 
 def _describe(p: TrainProgress) -> str:

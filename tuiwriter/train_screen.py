@@ -3,7 +3,7 @@
 How the app uses it, through the hooks app.py already has (the job belongs to the app, so
 closing this screen never stops a run, and reopening it shows the run in progress):
 
-    from tuiwriter.training_job import TrainingJob
+    from tuiwriter.training.job import TrainingJob
     from tuiwriter.train_screen import TrainScreen, post_to_app
     from tuiwriter.models_screen import ModelsScreen
 
@@ -59,7 +59,7 @@ from textual.worker import get_current_worker
 
 from tuiwriter.text.corpus import Corpus, CorpusError, collect
 from tuiwriter.models_screen import ModelChosen
-from tuiwriter.training_job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
+from tuiwriter.training.job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
                                     suggest_name, taken_names)
 
 # The keys of model.SIZES, smallest first; repeated here because tuiwriter.lm.model imports torch

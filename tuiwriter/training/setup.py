@@ -13,7 +13,7 @@ import torch
 
 from tuiwriter.lm import checkpoint, store
 
-from tuiwriter import corpus_memory
+from tuiwriter.predict.experts import corpus_memory
 
 from tuiwriter.text import corpus
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig

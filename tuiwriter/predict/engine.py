@@ -43,11 +43,11 @@ import torch
 
 from tuiwriter.lm import checkpoint, store
 
-from tuiwriter import corpus_memory, document_match
+from tuiwriter.predict.experts import corpus_memory, document_match
 from tuiwriter.lm.checkpoint import Checkpoint
-from tuiwriter.corpus_memory import CorpusMemory
-from tuiwriter.document_match import DocumentIndex, common_prefix_len
-from tuiwriter.predictor import FusedRNN, PState, Predictor
+from tuiwriter.predict.experts.corpus_memory import CorpusMemory
+from tuiwriter.predict.experts.document_match import DocumentIndex, common_prefix_len
+from tuiwriter.predict.predictor import FusedRNN, PState, Predictor
 
 # Chosen by measurement (`python -m tuiwriter.bench --tune default pg74_twain_tom_sawyer.txt
 # --chars 20000`, a held-out book): 0.1 saves within 0.3 points of the most keys (28.7 % vs 28.9 %

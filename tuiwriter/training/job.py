@@ -32,7 +32,7 @@ from tuiwriter.text.corpus import Corpus
 from tuiwriter.paths import models_dir
 
 if TYPE_CHECKING:
-    from tuiwriter.train import Progress
+    from tuiwriter.training.loop import Progress
 
 LN2 = math.log(2)
 # Validation in the background is cheaper than the CLI's (120,000 chars at least every 10 s): on one
@@ -313,9 +313,9 @@ class TrainingJob:
             limit_this_thread(self.threads)
             from tuiwriter.text import corpus
             from tuiwriter.lm import store
-            from tuiwriter import training_setup
+            from tuiwriter.training import setup as training_setup
             from tuiwriter.paths import private_dir
-            from tuiwriter.train import TrainConfig, train
+            from tuiwriter.training.loop import TrainConfig, train
 
             data = request.corpus or corpus.collect(request.paths)
             self._emit(self._update(corpus_line=data.summary()))
