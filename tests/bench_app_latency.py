@@ -34,9 +34,9 @@ async def measure(model: str, text: str, train: Path | None, threads: int, gap_s
     from textual import events
     from textual.keys import _character_to_key
 
-    from tuiwriter.app import TuiwriterApp
+    from tuiwriter.tui.app import TuiwriterApp
     from tuiwriter.text.documents import open_document
-    from tuiwriter.editor import GhostEditor
+    from tuiwriter.tui.widgets.editor import GhostEditor
     from tuiwriter.settings import Settings
     from tuiwriter.training.job import TrainRequest
 

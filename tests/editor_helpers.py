@@ -19,7 +19,7 @@ from typing import Callable
 
 from textual.pilot import Pilot
 
-from tuiwriter.app import TuiwriterApp
+from tuiwriter.tui.app import TuiwriterApp
 from tuiwriter.text.documents import open_document
 from tuiwriter.settings import Settings
 

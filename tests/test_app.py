@@ -8,10 +8,10 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
 
 from tuiwriter import settings as settings_module
-from tuiwriter.dialogs import Choice, HelpScreen
+from tuiwriter.tui.screens.dialogs import Choice, HelpScreen
 from tuiwriter.predict.engine import Engine
 from tuiwriter.settings import Settings
-from tuiwriter.status_bar import StatusBar
+from tuiwriter.tui.widgets.status_bar import StatusBar
 
 
 def status_text(app) -> str:

@@ -48,8 +48,8 @@ def test_without_a_terminal_it_says_so(tmp_path):
 
 
 def test_ui_modules_do_not_import_torch():
-    code = ("import sys; import tuiwriter.app_cli, tuiwriter.app, tuiwriter.editor, "
-            "tuiwriter.dialogs, tuiwriter.status_bar, tuiwriter.text.recovery, tuiwriter.text.documents; "
+    code = ("import sys; import tuiwriter.app_cli, tuiwriter.tui.app, tuiwriter.tui.widgets.editor, "
+            "tuiwriter.tui.screens.dialogs, tuiwriter.tui.widgets.status_bar, tuiwriter.text.recovery, tuiwriter.text.documents; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr

@@ -11,7 +11,7 @@ from editor_helpers import make_app, model_ready, settled, type_text, wait_until
 from test_train_screen import choose
 from test_training_job import write_notes
 from tuiwriter.predict.engine import Engine
-from tuiwriter.train_screen import TrainScreen
+from tuiwriter.tui.screens.train import TrainScreen
 
 
 @pytest.fixture

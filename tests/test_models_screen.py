@@ -9,7 +9,7 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable
 
-from tuiwriter.models_screen import ConfirmScreen, ModelChosen, ModelsScreen
+from tuiwriter.tui.screens.models import ConfirmScreen, ModelChosen, ModelsScreen
 from tuiwriter.paths import models_dir
 
 WAIT_S = 30

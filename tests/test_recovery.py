@@ -12,7 +12,7 @@ import pytest
 from editor_helpers import PtyApp, make_app, wait_until
 
 from tuiwriter.text import recovery
-from tuiwriter.dialogs import Choice
+from tuiwriter.tui.screens.dialogs import Choice
 
 
 def _dead_pid() -> int:

@@ -15,9 +15,9 @@ from textual.widgets import Button, Input, RadioButton, Select, Static
 from test_training_job import write_notes
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES
-from tuiwriter.models_screen import ModelChosen
+from tuiwriter.tui.screens.models import ModelChosen
 from tuiwriter.paths import models_dir
-from tuiwriter.train_screen import (SIZE_CHOICES, PathSuggester, TrainingFailed, TrainingFinished, TrainingProgress,
+from tuiwriter.tui.screens.train import (SIZE_CHOICES, PathSuggester, TrainingFailed, TrainingFinished, TrainingProgress,
                                     TrainingStarted, TrainScreen, post_to_app)
 from tuiwriter.training.job import TrainingJob
 
@@ -232,7 +232,7 @@ def test_size_choices_match_the_model_sizes():
 
 def test_the_screens_import_without_torch():
     """The editor paints before torch loads, so it must be able to import these at start-up."""
-    code = ("import sys, tuiwriter.train_screen, tuiwriter.models_screen, tuiwriter.training.job; "
+    code = ("import sys, tuiwriter.tui.screens.train, tuiwriter.tui.screens.models, tuiwriter.training.job; "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

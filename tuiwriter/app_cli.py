@@ -49,7 +49,7 @@ def run_app(argv: list[str]) -> int:
         print("tuiwriter: error: the editor needs a terminal (stdin and stdout)", file=sys.stderr)
         return 1
 
-    from tuiwriter.app import TuiwriterApp, _trace
+    from tuiwriter.tui.app import TuiwriterApp, _trace
 
     _trace("start", t0=started)
     app = TuiwriterApp(document, current, warning, model=args.model)

@@ -24,14 +24,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, TextArea
 
 from tuiwriter.text import documents, recovery
-from tuiwriter.dialogs import HelpScreen, PathPrompt, recovery_prompt, unsaved_changes
-from tuiwriter.editor import GhostEditor
-from tuiwriter.models_screen import ModelChosen, ModelsScreen
-from tuiwriter.train_screen import (TrainingFailed, TrainingFinished, TrainingProgress, TrainingStarted,
+from tuiwriter.tui.screens.dialogs import HelpScreen, PathPrompt, recovery_prompt, unsaved_changes
+from tuiwriter.tui.widgets.editor import GhostEditor
+from tuiwriter.tui.screens.models import ModelChosen, ModelsScreen
+from tuiwriter.tui.screens.train import (TrainingFailed, TrainingFinished, TrainingProgress, TrainingStarted,
                                     TrainScreen, post_to_app)
 from tuiwriter.training.job import TrainingJob
 from tuiwriter.settings import DEFAULT_KEYS, Settings
-from tuiwriter.status_bar import StatusBar
+from tuiwriter.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tuiwriter.predict.engine import Engine

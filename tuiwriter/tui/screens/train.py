@@ -4,8 +4,8 @@ How the app uses it, through the hooks app.py already has (the job belongs to th
 closing this screen never stops a run, and reopening it shows the run in progress):
 
     from tuiwriter.training.job import TrainingJob
-    from tuiwriter.train_screen import TrainScreen, post_to_app
-    from tuiwriter.models_screen import ModelsScreen
+    from tuiwriter.tui.screens.train import TrainScreen, post_to_app
+    from tuiwriter.tui.screens.models import ModelsScreen
 
     # in App.__init__ (none of these modules imports torch):
     self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
@@ -58,7 +58,7 @@ from textual.widgets import (Button, DirectoryTree, Footer, Input, Label, Option
 from textual.worker import get_current_worker
 
 from tuiwriter.text.corpus import Corpus, CorpusError, collect
-from tuiwriter.models_screen import ModelChosen
+from tuiwriter.tui.screens.models import ModelChosen
 from tuiwriter.training.job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
                                     suggest_name, taken_names)
 
