@@ -34,11 +34,11 @@ async def measure(model: str, text: str, train: Path | None, threads: int, gap_s
     from textual import events
     from textual.keys import _character_to_key
 
-    from tuiwriter.tui.app import TuiwriterApp
-    from tuiwriter.text.documents import open_document
-    from tuiwriter.tui.widgets.editor import GhostEditor
     from tuiwriter.settings import Settings
+    from tuiwriter.text.documents import open_document
     from tuiwriter.training.job import TrainRequest
+    from tuiwriter.tui.app import TuiwriterApp
+    from tuiwriter.tui.widgets.editor import GhostEditor
 
     asked: dict[int, float] = {}  # generation -> when the edit that asked for it landed
     answered: dict[int, float] = {}  # generation -> when its first chunk reached the UI thread

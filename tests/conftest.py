@@ -11,8 +11,8 @@ import torch
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.training.loop import TrainConfig, train
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.training.loop import TrainConfig, train
 
 torch.set_num_threads(1)
 

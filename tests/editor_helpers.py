@@ -19,20 +19,20 @@ from typing import Callable
 
 from textual.pilot import Pilot
 
-from tuiwriter.tui.app import TuiwriterApp
-from tuiwriter.text.documents import open_document
 from tuiwriter.settings import Settings
+from tuiwriter.text.documents import open_document
+from tuiwriter.tui.app import TuiwriterApp
 
 GUARD_S = 20.0  # a hung worker fails the test instead of hanging the suite
 
 
 def install_model(checkpoint: Path, name: str = "tiny") -> str:
     """Copy the tiny checkpoint into the (test-private) data dir so it has a stable name."""
-    from tuiwriter.lm import store
+    from tuiwriter.lm import names, store
 
     folder = store.model_dir(name)
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(checkpoint, folder / store.CHECKPOINT_FILE)
+    shutil.copy(checkpoint, folder / names.CHECKPOINT_FILE)
     return name
 
 

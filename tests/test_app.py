@@ -8,9 +8,9 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input
 
 from tuiwriter import settings as settings_module
-from tuiwriter.tui.screens.dialogs import Choice, HelpScreen
 from tuiwriter.predict.engine import Engine
 from tuiwriter.settings import Settings
+from tuiwriter.tui.screens.dialogs import Choice, HelpScreen
 from tuiwriter.tui.widgets.status_bar import StatusBar
 
 

@@ -47,14 +47,6 @@ def test_without_a_terminal_it_says_so(tmp_path):
     assert_one_line_error(run_cli(str(tmp_path / "notes.md")), "needs a terminal")
 
 
-def test_ui_modules_do_not_import_torch():
-    code = ("import sys; import tuiwriter.app_cli, tuiwriter.tui.app, tuiwriter.tui.widgets.editor, "
-            "tuiwriter.tui.screens.dialogs, tuiwriter.tui.widgets.status_bar, tuiwriter.text.recovery, tuiwriter.text.documents; "
-            "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "False", out.stderr
-
-
 def test_editor_is_painted_before_torch_is_imported(tmp_path):
     trace = tmp_path / "trace.jsonl"
     with PtyApp([str(tmp_path / "notes.md")], env={"TUIWRITER_TRACE": str(trace)}):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, Input
-
 from editor_helpers import make_app, model_ready, settled, type_text, wait_until
 from test_train_screen import choose
 from test_training_job import write_notes
+from textual.widgets import Button, Input
+
 from tuiwriter.predict.engine import Engine
 from tuiwriter.tui.screens.train import TrainScreen
 

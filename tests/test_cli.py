@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import rewrite_metadata, tiny_text
-from tuiwriter.lm import checkpoint
 from tuiwriter.cli import main
+from tuiwriter.lm import checkpoint
 
 
 def _one_line_error(capsys, argv, code=None):

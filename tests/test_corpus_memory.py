@@ -9,13 +9,16 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuiwriter.text import corpus
-
 from tuiwriter.predict.experts import corpus_memory
-
-from tuiwriter.training import setup as training_setup
-from tuiwriter.predict.experts.corpus_memory import MIN_MATCH, CorpusMemory, suffix_array, trust
+from tuiwriter.predict.experts.corpus_memory import (
+    MIN_MATCH,
+    CorpusMemory,
+    suffix_array,
+    trust,
+)
+from tuiwriter.text import corpus
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.training import setup as training_setup
 
 
 def memory_of(text: str) -> tuple[CorpusMemory, Vocab]:

@@ -8,9 +8,8 @@ import random
 
 import pytest
 
-from tuiwriter.lm import checkpoint, store
-
 from tuiwriter import cli
+from tuiwriter.lm import checkpoint, names, store
 from tuiwriter.predict.engine import Engine, SuggestConfig
 from tuiwriter.text.vocab import BASE_CHARS
 
@@ -26,7 +25,7 @@ PROSE = (
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine.load(store.DEFAULT)
+    return Engine.load(names.DEFAULT)
 
 
 def bits_per_char(engine: Engine, text: str) -> float:

@@ -6,7 +6,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuiwriter.predict.experts.document_match import MIN_MATCH, DocumentIndex, common_prefix_len, trust
+from tuiwriter.predict.experts.document_match import (
+    MIN_MATCH,
+    DocumentIndex,
+    common_prefix_len,
+    trust,
+)
 
 
 def indexed(text: str) -> DocumentIndex:

@@ -7,7 +7,12 @@ import stat
 
 import pytest
 
-from tuiwriter.text.documents import Document, DocumentError, open_document, save_document
+from tuiwriter.text.documents import (
+    Document,
+    DocumentError,
+    open_document,
+    save_document,
+)
 
 
 def test_missing_file_is_a_new_empty_document(tmp_path):

@@ -7,9 +7,9 @@ import pytest
 from editor_helpers import make_app, model_ready, settled, type_text
 from textual.document._document import Selection
 
-from tuiwriter.tui.widgets.editor import GhostEditor
 from tuiwriter.predict.engine import next_word
 from tuiwriter.settings import Settings
+from tuiwriter.tui.widgets.editor import GhostEditor
 
 PROMPT = "The dog ran to the"
 
@@ -94,11 +94,10 @@ async def test_typing_the_ghost_consumes_it_without_a_new_request(tiny_checkpoin
 
 
 async def test_a_ghost_that_ends_the_line_shows_and_inserts_the_line_end(tiny_checkpoint):
-    from tuiwriter.lm import checkpoint
-    from tuiwriter.tui.widgets.editor import NEWLINE_GLYPH
-    from tuiwriter.predict.engine import Engine, SuggestConfig
-
     from tests.test_engine import ScriptPredictor
+    from tuiwriter.lm import checkpoint
+    from tuiwriter.predict.engine import Engine, SuggestConfig
+    from tuiwriter.tui.widgets.editor import NEWLINE_GLYPH
 
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=(100, 30)) as pilot:

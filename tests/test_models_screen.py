@@ -9,8 +9,10 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable
 
-from tuiwriter.tui.screens.models import ConfirmScreen, ModelChosen, ModelsScreen
 from tuiwriter.paths import models_dir
+from tuiwriter.tui.messages import ModelChosen
+from tuiwriter.tui.screens.dialogs import Choice
+from tuiwriter.tui.screens.models import ModelsScreen
 
 WAIT_S = 30
 
@@ -95,7 +97,7 @@ async def test_delete_asks_first_and_removes_the_model(models):
         await highlight(pilot, table, "alpha")
         await pilot.press("d")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, Choice)
         await pilot.press("n")  # keep it
         await pilot.pause()
         assert (models / "alpha").exists()
@@ -118,7 +120,7 @@ async def test_the_model_in_use_the_default_and_a_training_one_are_not_deleted(m
         await highlight(pilot, table, name)
         await pilot.press("delete")
         await pilot.pause()
-        assert not isinstance(app.screen, ConfirmScreen)
+        assert not isinstance(app.screen, Choice)
         assert (models / "alpha").exists() and (models / "beta").exists()
         assert table.row_count == 4
 

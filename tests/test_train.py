@@ -3,8 +3,8 @@ import torch
 from tests.conftest import tiny_text
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.training.loop import TrainConfig, evaluate_loss, train
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.training.loop import TrainConfig, evaluate_loss, train
 
 
 def _setup():

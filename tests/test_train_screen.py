@@ -8,18 +8,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_training_job import write_notes
 from textual.app import App
 from textual.message import Message
 from textual.widgets import Button, Input, RadioButton, Select, Static
 
-from test_training_job import write_notes
 from tuiwriter.lm import checkpoint
-from tuiwriter.lm.model import SIZES
-from tuiwriter.tui.screens.models import ModelChosen
 from tuiwriter.paths import models_dir
-from tuiwriter.tui.screens.train import (SIZE_CHOICES, PathSuggester, TrainingFailed, TrainingFinished, TrainingProgress,
-                                    TrainingStarted, TrainScreen, post_to_app)
 from tuiwriter.training.job import TrainingJob
+from tuiwriter.tui.messages import (
+    ModelChosen,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingProgress,
+    TrainingStarted,
+    post_to_app,
+)
+from tuiwriter.tui.path_suggester import PathSuggester
+from tuiwriter.tui.screens.train import TrainScreen
 
 WAIT_S = 60  # upper bound for a wait; a wait ends as soon as its condition holds
 
@@ -224,15 +230,3 @@ async def test_path_completion_offers_what_is_on_disk(tmp_path):
     assert await suggester.get_suggestion(f"{root}/x") is None
     assert await suggester.get_suggestion(f"{root}/") == f"{root}/jokes.txt"  # hidden entries only for "."
     assert await suggester.get_suggestion(f"{root}/.h") == f"{root}/.hidden/"
-
-
-def test_size_choices_match_the_model_sizes():
-    assert list(SIZE_CHOICES) == list(SIZES)
-
-
-def test_the_screens_import_without_torch():
-    """The editor paints before torch loads, so it must be able to import these at start-up."""
-    code = ("import sys, tuiwriter.tui.screens.train, tuiwriter.tui.screens.models, tuiwriter.training.job; "
-            "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

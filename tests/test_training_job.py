@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import tiny_text
-from tuiwriter.lm import checkpoint
+
+from tuiwriter.lm import checkpoint, names
 from tuiwriter.paths import models_dir
-from tuiwriter.training.job import (JobError, JobSnapshot, TrainingJob, TrainRequest, _Thinned, describe_error,
-                                    suggest_name, taken_names)
+from tuiwriter.training.job import (
+    JobError,
+    JobSnapshot,
+    TrainingJob,
+    TrainRequest,
+    _Thinned,
+    describe_error,
+)
 
 WAIT_S = 60  # generous upper bound for a run of a second or two on a loaded 2-core machine
 
@@ -196,14 +202,6 @@ def test_loss_history_stays_short_and_evenly_spaced_over_a_long_run():
     assert len(gaps) == 1 and history.points[0] == 0.0
 
 
-def test_suggested_names_are_valid_and_free():
-    assert suggest_name("/home/me/notes.md") == "notes"
-    assert suggest_name("/home/me/My Notes/") == "My-Notes"
-    assert suggest_name("/tmp/notes", {"notes", "notes-2"}) == "notes-3"
-    assert suggest_name("/tmp/default") == "default-2"
-    assert suggest_name("/tmp/@@@") == "notes"
-
-
 def test_errors_read_as_one_line():
     assert describe_error(OSError(errno.ENOSPC, "No space left on device")) == \
         "disk full: the model could not be saved"
@@ -219,7 +217,7 @@ def test_status_bar_text_follows_the_run():
 
 def test_a_folder_left_by_a_run_that_never_saved_does_not_block_the_name(notes):
     (models_dir() / "notes").mkdir()  # e.g. the app was killed before the first validation
-    assert suggest_name(notes, taken_names()) == "notes"
+    assert names.from_path(notes, names.taken()) == "notes"
     snap = run(TrainingJob(threads=1), TrainRequest([notes], "notes", minutes=0.02, size="tiny"))
     assert snap.state == "finished", snap.message
-    assert "notes" in taken_names()
+    assert "notes" in names.taken()

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from tuiwriter.lm import checkpoint
-
-from tuiwriter.training import setup as training_setup
-
-from tuiwriter.text import corpus
-
 from tests.conftest import tiny_text
+from tuiwriter.lm import checkpoint
+from tuiwriter.text import corpus
+from tuiwriter.training import setup as training_setup
 
 
 def test_a_resumed_fine_tune_keeps_its_weights_and_the_fine_tune_rate(tmp_path, tiny_checkpoint):

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from tuiwriter.lm.names import SIZES  # noqa: F401 - the presets, re-exported beside the model they shape
+
 # A state is one tensor for a GRU (h) or a pair (h, c) for an LSTM, each [layers, batch, hidden].
 State = tuple[torch.Tensor, ...]
 
@@ -32,15 +34,6 @@ class ModelConfig:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-# Sizes chosen by measuring training throughput and completion latency on a 2-core CPU
-# (figures in README.md). `tiny` exists for tests.
-SIZES: dict[str, dict] = {
-    "tiny": dict(embed=16, hidden=48, layers=1),
-    "small": dict(embed=32, hidden=256, layers=2),
-    "medium": dict(embed=48, hidden=384, layers=2),
-    "base": dict(embed=64, hidden=512, layers=2),
-    "large": dict(embed=64, hidden=768, layers=2),
-}
 
 
 class CharRNN(nn.Module):

@@ -6,19 +6,14 @@ checkpoint file; `resolve` turns any of those into a file path.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from tuiwriter.lm import checkpoint
+from tuiwriter.lm.names import CHECKPOINT_FILE, DEFAULT, NAME_RE, name_problem
 from tuiwriter.paths import models_dir
-
-DEFAULT = "default"
-CHECKPOINT_FILE = "model.safetensors"
-RESUME_FILE = "resume.safetensors"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def shipped_default() -> Path:
@@ -30,11 +25,9 @@ def shipped_default() -> Path:
 
 
 def check_name(name: str) -> str:
-    if name == DEFAULT:
-        raise checkpoint.CheckpointError("'default' is the shipped model's name: pick another --model name")
-    if not NAME_RE.match(name):
-        raise checkpoint.CheckpointError(
-            f"bad model name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+    problem = name_problem(name)
+    if problem:
+        raise checkpoint.CheckpointError(problem)
     return name
 
 
@@ -79,6 +72,15 @@ class ModelInfo:
     trained_on: str
     when: str
     error: str | None = None
+
+    def columns(self) -> tuple[str, str, str, str, str]:
+        """name, parameters, val bits/char, what it was trained on, when: as the CLI and the
+        models dialog show them."""
+        if self.error:
+            return (self.name, "-", "-", f"unusable: {self.error}", "")
+        params = f"{self.params / 1e6:.2f}M" if self.params else "-"
+        bpc = f"{self.val_bpc:.3f}" if self.val_bpc is not None else "-"
+        return (self.name, params, bpc, self.trained_on, self.when[:16].replace("T", " "))
 
 
 def _info(name: str, path: Path) -> ModelInfo:

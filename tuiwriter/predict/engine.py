@@ -41,13 +41,12 @@ from typing import Callable, Iterator
 
 import torch
 
-from tuiwriter.lm import checkpoint, store
-
-from tuiwriter.predict.experts import corpus_memory, document_match
+from tuiwriter.lm import checkpoint, names, store
 from tuiwriter.lm.checkpoint import Checkpoint
+from tuiwriter.predict.experts import corpus_memory, document_match
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory
 from tuiwriter.predict.experts.document_match import DocumentIndex, common_prefix_len
-from tuiwriter.predict.predictor import FusedRNN, PState, Predictor
+from tuiwriter.predict.predictor import FusedRNN, Predictor, PState
 
 # Chosen by measurement (`python -m tuiwriter.bench --tune default pg74_twain_tom_sawyer.txt
 # --chars 20000`, a held-out book): 0.1 saves within 0.3 points of the most keys (28.7 % vs 28.9 %
@@ -331,6 +330,6 @@ class Engine:
 
 def _display_name(spec: str, path: Path) -> str:
     """What the status bar shows: the model's name, or a checkpoint file's folder/stem."""
-    if spec == store.DEFAULT or (store.NAME_RE.match(spec) and not Path(spec).exists()):
+    if spec == names.DEFAULT or (names.NAME_RE.match(spec) and not Path(spec).exists()):
         return spec
-    return path.parent.name if path.name == store.CHECKPOINT_FILE else path.stem
+    return path.parent.name if path.name == names.CHECKPOINT_FILE else path.stem

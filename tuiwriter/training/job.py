@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import errno
 import math
-import re
 import shutil
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from tuiwriter.lm import names
 from tuiwriter.text.corpus import Corpus
-from tuiwriter.paths import models_dir
 
 if TYPE_CHECKING:
     from tuiwriter.training.loop import Progress
@@ -42,8 +41,6 @@ VAL_CHARS = 30_000
 MIN_EVAL_EVERY_S = 60.0
 HISTORY_POINTS = 120  # a sparkline's worth; older points are thinned, not dropped
 RUNNING_STATES = ("preparing", "training", "stopping")
-SHIPPED_NAME = "default"  # store.DEFAULT and store.CHECKPOINT_FILE: store imports torch, so it is
-CHECKPOINT_FILE = "model.safetensors"  # not imported here
 
 
 class JobError(Exception):
@@ -125,28 +122,6 @@ def format_duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def model_exists(name: str) -> bool:
-    """A saved model under that name (a folder without a checkpoint is a run that never saved)."""
-    return (models_dir() / name / CHECKPOINT_FILE).exists()
-
-
-def taken_names() -> set[str]:
-    """Names of the trained models in the data dir (and the shipped one's)."""
-    return {p.name for p in models_dir().iterdir() if model_exists(p.name)} | {SHIPPED_NAME}
-
-
-def suggest_name(path: str | Path, taken: set[str] | frozenset[str] = frozenset()) -> str:
-    """A model name from a file or folder name, made unique against `taken` with -2, -3, …"""
-    stem = Path(str(path).rstrip("/")).expanduser().name
-    if "." in stem.lstrip("."):
-        stem = Path(stem).stem
-    base = re.sub(r"[^A-Za-z0-9._-]", "-", stem).strip("-._")[:60] or "notes"
-    name, n = base, 2
-    while name in taken or name == SHIPPED_NAME:
-        name, n = f"{base}-{n}", n + 1
-    return name
 
 
 def describe_error(exc: BaseException) -> str:
@@ -259,22 +234,17 @@ class TrainingJob:
     # -- the training thread ------------------------------------------------------------
 
     def _check(self, request: TrainRequest) -> None:
-        from tuiwriter.lm import store
-        from tuiwriter.lm.checkpoint import CheckpointError
-        from tuiwriter.lm.model import SIZES
-
         if not request.paths and request.corpus is None:
             raise JobError("choose at least one file or folder to train on")
         if not (request.minutes > 0 and math.isfinite(request.minutes)):
             raise JobError("the time budget must be a positive number of minutes")
-        try:
-            store.check_name(request.name)
-        except CheckpointError as exc:
-            raise JobError(str(exc).replace("--model name", "name")) from None
-        if model_exists(request.name):
+        problem = names.name_problem(request.name)
+        if problem:
+            raise JobError(problem.replace("--model name", "name"))
+        if names.saved(request.name):
             raise JobError(f"a model named {request.name!r} exists: pick another name")
-        if request.base is None and request.size not in SIZES:
-            raise JobError(f"unknown model size {request.size!r} (use {', '.join(SIZES)})")
+        if request.base is None and request.size not in names.SIZES:
+            raise JobError(f"unknown model size {request.size!r} (use {', '.join(names.SIZES)})")
 
     def _update(self, **changes) -> JobSnapshot:
         with self._lock:
@@ -311,10 +281,10 @@ class TrainingJob:
         out_path: Path | None = None
         try:
             limit_this_thread(self.threads)
-            from tuiwriter.text import corpus
             from tuiwriter.lm import store
-            from tuiwriter.training import setup as training_setup
             from tuiwriter.paths import private_dir
+            from tuiwriter.text import corpus
+            from tuiwriter.training import setup as training_setup
             from tuiwriter.training.loop import TrainConfig, train
 
             data = request.corpus or corpus.collect(request.paths)
@@ -324,10 +294,10 @@ class TrainingJob:
             if self._stop.is_set():
                 self._emit(self._update(state="cancelled", message="cancelled before training started"))
                 return
-            if model_exists(request.name):
+            if names.saved(request.name):
                 raise JobError(f"a model named {request.name!r} exists: pick another name")
             out_dir = private_dir(store.model_dir(request.name))
-            out_path = out_dir / store.CHECKPOINT_FILE
+            out_path = out_dir / names.CHECKPOINT_FILE
             self._emit(self._update(state="training", params=setup.model.num_params()))
             cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None,
                               val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10))

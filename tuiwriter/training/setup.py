@@ -12,11 +12,9 @@ from pathlib import Path
 import torch
 
 from tuiwriter.lm import checkpoint, store
-
-from tuiwriter.predict.experts import corpus_memory
-
-from tuiwriter.text import corpus
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.predict.experts import corpus_memory
+from tuiwriter.text import corpus
 from tuiwriter.text.vocab import Vocab
 
 MAX_LISTED_FILES = 200

@@ -23,14 +23,26 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, TextArea
 
-from tuiwriter.text import documents, recovery
-from tuiwriter.tui.screens.dialogs import HelpScreen, PathPrompt, recovery_prompt, unsaved_changes
-from tuiwriter.tui.widgets.editor import GhostEditor
-from tuiwriter.tui.screens.models import ModelChosen, ModelsScreen
-from tuiwriter.tui.screens.train import (TrainingFailed, TrainingFinished, TrainingProgress, TrainingStarted,
-                                    TrainScreen, post_to_app)
-from tuiwriter.training.job import TrainingJob
 from tuiwriter.settings import DEFAULT_KEYS, Settings
+from tuiwriter.text import documents, recovery
+from tuiwriter.training.job import TrainingJob
+from tuiwriter.tui.messages import (
+    ModelChosen,
+    TrainingFailed,
+    TrainingFinished,
+    TrainingProgress,
+    TrainingStarted,
+    post_to_app,
+)
+from tuiwriter.tui.screens.dialogs import (
+    HelpScreen,
+    PathPrompt,
+    recovery_prompt,
+    unsaved_changes,
+)
+from tuiwriter.tui.screens.models import ModelsScreen
+from tuiwriter.tui.screens.train import TrainScreen
+from tuiwriter.tui.widgets.editor import GhostEditor
 from tuiwriter.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:

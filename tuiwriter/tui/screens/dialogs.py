@@ -1,6 +1,7 @@
-"""The editor's small screens: help (F1), quit with unsaved changes, open / save as, crash
-recovery, and a simple model picker. Each returns its answer through `dismiss`, so the app
-decides what to do and the screens stay free of file and model logic.
+"""The editor's small screens: help (F1), the one question dialog (`Choice`) behind quitting with
+unsaved changes, crash recovery and deleting a model, and the path prompt (open / save as).
+Each returns its answer through `dismiss`, so the caller decides what to do and the screens
+stay free of file and model logic.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
+
+from tuiwriter.tui.path_suggester import PathSuggester
 
 HELP_INTRO = (
     "Dim text after the cursor is the model's guess at what comes next: Tab takes it,\n"
@@ -101,33 +103,18 @@ def unsaved_changes(question: str, reasons: list[str]) -> Choice:
                   [("save", "s", "Save"), ("discard", "d", "Don't save"), ("cancel", "c", "Cancel")])
 
 
+def confirm_delete(name: str) -> Choice:
+    """Deleting a trained model: "delete" or "keep"."""
+    return Choice("Delete model?", f"Delete the model {name!r}? This cannot be undone.",
+                  [("delete", "y", "Delete"), ("keep", "n", "Keep")])
+
+
 def recovery_prompt(label: str, when: str, preview: str) -> Choice:
     """Text from a session that ended without saving: "recover", "discard" or "later"."""
     return Choice("Recover unsaved changes?",
                   f"tuiwriter ended without saving {label}.\nLast copy: {when}.",
                   [("recover", "r", "Recover"), ("discard", "d", "Discard"), ("later", "l", "Later")],
                   preview=preview)
-
-
-class PathSuggester(Suggester):
-    """Completes the last part of a path from what is on disk (Right arrow takes it)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        if not value:
-            return None
-        folder, _, stem = value.rpartition("/")
-        base = Path(os.path.expanduser(folder or ".")) if folder or not value.startswith("/") else Path("/")
-        try:
-            names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(base)
-                           if e.name.startswith(stem) and not e.name.startswith("."))
-        except OSError:
-            return None
-        if not names:
-            return None
-        return (folder + "/" if folder or value.startswith("/") else "") + names[0]
 
 
 class PathPrompt(ModalScreen[Path | None]):

@@ -1,13 +1,12 @@
 """The models dialog: every model with its size, val bits/char and what it read; switch or delete.
 
 Switching posts `ModelChosen(name)` to the app (which swaps the engine and saves the setting)
-and closes the dialog with the name as its result. Deleting asks first, and refuses the
-model in use, the shipped `default` and a model being trained.
+and closes the dialog with the name as its result. Deleting asks first (`confirm_delete`), and
+refuses the model in use, the shipped `default` and a model being trained.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -15,80 +14,21 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
+
+from tuiwriter.lm import names
+from tuiwriter.tui.messages import ModelChosen
+from tuiwriter.tui.screens.dialogs import confirm_delete
 
 if TYPE_CHECKING:
     from tuiwriter.lm.store import ModelInfo
 
-SHIPPED_NAME = "default"  # store.DEFAULT; store imports torch, so it is read in a worker
-
-
-@dataclass
-class ModelChosen(Message):
-    """The person picked this model (a name, `default`, or a path) to write with."""
-
-    name: str
-
-
-def model_row(info: ModelInfo, active: str | None) -> tuple[str, ...]:
-    """The table cells for one model."""
-    mark = "●" if info.name == active else ""
-    if info.error:
-        return (mark, info.name, "-", "-", f"unusable: {info.error}", "")
-    params = f"{info.params / 1e6:.2f}M" if info.params else "-"
-    bpc = f"{info.val_bpc:.3f}" if info.val_bpc is not None else "-"
-    return (mark, info.name, params, bpc, info.trained_on, info.when[:16].replace("T", " "))
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question; dismisses with True for yes."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; height: auto; border: thick $error 60%; background: $surface;
-                               padding: 1 2; }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(self.question))
-            with Horizontal():
-                yield Button("Delete", id="yes", variant="error")
-                yield Button("Keep", id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
 
 
 class ModelsScreen(ModalScreen[str | None]):
     """List the models; Enter switches, Delete removes (after a question), Escape closes."""
 
-    DEFAULT_CSS = """
-    ModelsScreen { align: center middle; }
-    ModelsScreen > Vertical { width: 90%; height: 80%; border: thick $primary 60%; background: $surface;
-                              padding: 0 1; }
-    ModelsScreen .title { text-style: bold; }
-    ModelsScreen DataTable { height: 1fr; }
-    ModelsScreen #hint { height: auto; color: $text-muted; }
-    ModelsScreen Horizontal { height: auto; }
-    ModelsScreen Button { margin-right: 2; }
-    """
     BINDINGS = [
         Binding("enter", "use", "Use model"),
         Binding("delete,d", "delete", "Delete model"),
@@ -102,11 +42,11 @@ class ModelsScreen(ModalScreen[str | None]):
         self.models: dict[str, ModelInfo] = {}
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(id="models-dialog", classes="dialog"):
             yield Static("Models", classes="title")
             yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
-            yield Static("Reading models…", id="hint")
-            with Horizontal():
+            yield Static("Reading models…", id="hint", classes="hint")
+            with Horizontal(classes="buttons"):
                 yield Button("Use", id="use", variant="primary")
                 yield Button("Delete…", id="delete", variant="error")
                 yield Button("Close", id="close")
@@ -136,7 +76,7 @@ class ModelsScreen(ModalScreen[str | None]):
         table.clear()
         self.models = {info.name: info for info in rows}
         for info in rows:
-            table.add_row(*model_row(info, self.active), key=info.name)
+            table.add_row("●" if info.name == self.active else "", *info.columns(), key=info.name)
             if info.name == self.active:
                 table.move_cursor(row=table.row_count - 1)
         if rows:
@@ -178,14 +118,14 @@ class ModelsScreen(ModalScreen[str | None]):
             self.notify(why, severity="warning")
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer == "delete":
                 self._delete(name)
 
-        self.app.push_screen(ConfirmScreen(f"Delete the model {name!r}? This cannot be undone."), answered)
+        self.app.push_screen(confirm_delete(name), answered)
 
     def _undeletable(self, name: str) -> str:
-        if name == SHIPPED_NAME:
+        if name == names.DEFAULT:
             return "the shipped default model cannot be deleted"
         if name == self.active:
             return f"{name} is in use: switch to another model first"

@@ -1,156 +1,54 @@
 """The "Train on files…" screen (Ctrl+T): choose files, preview the corpus, start, watch, cancel.
 
-How the app uses it, through the hooks app.py already has (the job belongs to the app, so
-closing this screen never stops a run, and reopening it shows the run in progress):
-
-    from tuiwriter.training.job import TrainingJob
-    from tuiwriter.tui.screens.train import TrainScreen, post_to_app
-    from tuiwriter.tui.screens.models import ModelsScreen
-
-    # in App.__init__ (none of these modules imports torch):
-    self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
-    self.train_screen_factory = lambda: TrainScreen(self.training, active_model=self.model_spec)
-    self.models_screen_factory = lambda: ModelsScreen(
-        active=self.model_spec, training=self.training.snapshot().name if self.training.running else None)
-
-    def on_training_started(self, m: TrainingStarted) -> None:  # and on_training_progress:
-        self.status.training = m.snapshot.compact()  # "training notes 42% 1:10 left"
-    def on_training_finished(self, m: TrainingFinished) -> None:
-        # m.name, m.path, m.val_bpc; m.cancelled: stopped early, the best model so far was saved.
-        # m.previous: the model in use when the run started, to offer back ("keep the old one").
-        self.status.training = ""
-        self.model_spec = m.name
-        self.load_model(m.name, remember=True)  # loads off the UI thread, swaps between suggestions
-    def on_training_failed(self, m: TrainingFailed) -> None:
-        self.status.training = ""
-        self.notify(m.message, severity="error")  # one line; the current model stays in use
-    def on_model_chosen(self, m: ModelChosen) -> None:  # models dialog, or "Keep <previous>" here
-        self.model_spec = m.name
-        self.load_model(m.name, remember=True)
-    # quit_concerns: while self.training.running, add "a training run is active"; if the person
-    # quits anyway, self.training.cancel(); self.training.wait() so the last validation is saved.
-
-Tried this way in a scratch subclass of TuiwriterApp in tmux: the status bar showed "training
-notes-2 3% 4:50 left", F8 cancelled, the best model so far was kept and suggestions moved to it.
-
-Messages are posted from the training thread with `App.post_message` (thread-safe); progress
-arrives about twice a second and a queued `TrainingProgress` is replaced by a newer one.
-The screen itself polls `job.snapshot()` four times a second, so it needs no wiring.
+The run belongs to the app's `TrainingJob`, not to this screen: closing the screen never stops
+it, and reopening it shows the run in progress. The screen polls `job.snapshot()` four times a
+second; the app hears about the run through the messages `post_to_app` posts (tui.messages).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
-from textual.suggester import Suggester
-from textual.widgets import (Button, DirectoryTree, Footer, Input, Label, OptionList, ProgressBar, RadioButton,
-                             RadioSet, Select, Sparkline, Static)
+from textual.widgets import (
+    Button,
+    DirectoryTree,
+    Footer,
+    Input,
+    Label,
+    OptionList,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Select,
+    Sparkline,
+    Static,
+)
 from textual.worker import get_current_worker
 
+from tuiwriter.lm import names
 from tuiwriter.text.corpus import Corpus, CorpusError, collect
-from tuiwriter.tui.screens.models import ModelChosen
-from tuiwriter.training.job import (JobError, JobSnapshot, TrainingJob, TrainRequest, format_duration,
-                                    suggest_name, taken_names)
+from tuiwriter.training.job import (
+    JobError,
+    JobSnapshot,
+    TrainingJob,
+    TrainRequest,
+    format_duration,
+)
+from tuiwriter.tui.messages import ModelChosen
+from tuiwriter.tui.path_suggester import PathSuggester
 
-# The keys of model.SIZES, smallest first; repeated here because tuiwriter.lm.model imports torch
-# and this screen must be importable before torch is (a test checks that they agree).
-SIZE_CHOICES = ("tiny", "small", "medium", "base", "large")
 # A new model trained in the background gets one thread for minutes: `small` reads ~9x more text
 # per second than `base` there (3,800 vs 430 chars/s measured on one thread, under load).
 NEW_MODEL_SIZE = "small"
 DEFAULT_MINUTES = 5.0
 PREVIEW_LINES = 6
-
-
-@dataclass
-class TrainingStarted(Message):
-    """A run began (it reads the files first)."""
-
-    snapshot: JobSnapshot
-
-
-@dataclass
-class TrainingProgress(Message):
-    """Twice a second or so while a run trains; only the newest one waiting in a queue is kept."""
-
-    snapshot: JobSnapshot
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, TrainingProgress)
-
-
-@dataclass
-class TrainingFinished(Message):
-    """A model was saved: at the end of the budget, or early when cancelled (the best so far)."""
-
-    name: str
-    path: Path
-    val_bpc: float | None
-    cancelled: bool = False
-    previous: str | None = None  # the model in use when the run started
-
-
-@dataclass
-class TrainingFailed(Message):
-    """A run ended without a new model; the model in use is untouched."""
-
-    message: str
-
-
-def message_for(snap: JobSnapshot) -> Message | None:
-    """The app message for a job event (None for states the app need not hear about)."""
-    if snap.state == "preparing" and not snap.corpus_line:
-        return TrainingStarted(snap)
-    if snap.running:
-        return TrainingProgress(snap)
-    if snap.state in ("finished", "cancelled") and snap.path is not None:
-        return TrainingFinished(snap.name, snap.path, snap.best_val_bpc, snap.state == "cancelled",
-                                snap.active_model)
-    if snap.state in ("failed", "cancelled"):
-        return TrainingFailed(snap.message or "training stopped before a model was saved")
-    return None
-
-
-def post_to_app(app: App) -> Callable[[JobSnapshot], None]:
-    """A `TrainingJob.on_event` that posts the matching message to `app` from any thread."""
-
-    def listener(snap: JobSnapshot) -> None:
-        message = message_for(snap)
-        if message is not None:
-            try:
-                app.post_message(message)
-            except RuntimeError:  # the app's loop has closed: nobody is listening any more
-                pass
-
-    return listener
-
-
-class PathSuggester(Suggester):
-    """Completes the last part of a path from what is on disk (Right arrow accepts)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        head, _, prefix = value.rpartition("/")
-        folder = Path(os.path.expanduser(head + "/" if head or value.startswith("/") else "."))
-        try:
-            names = sorted(e.name + ("/" if e.is_dir() else "") for e in os.scandir(folder)
-                           if e.name.startswith(prefix) and (prefix.startswith(".") or not e.name.startswith(".")))
-        except OSError:
-            return None
-        names = [n for n in names if n != prefix]
-        return (value[: len(value) - len(prefix)] + names[0]) if names else None
 
 
 def _short(path: Path, roots: list[Path]) -> str:
@@ -210,37 +108,7 @@ def describe_run(snap: JobSnapshot) -> str:
 class TrainScreen(Screen):
     """Choose what to train on, then watch the run; Escape closes and the run goes on."""
 
-    DEFAULT_CSS = """
-    TrainScreen { layout: vertical; }
-    TrainScreen .title { text-style: bold; padding: 0 1; }
-    TrainScreen #setup { height: 1fr; }
-    TrainScreen #pick { height: 1fr; min-height: 8; }
-    TrainScreen #tree { width: 2fr; border: round $primary 50%; }
-    TrainScreen #chosen { width: 3fr; }
-    TrainScreen #path-row { height: auto; }
-    TrainScreen #path { width: 1fr; }
-    TrainScreen #add { min-width: 7; width: 9; }
-    TrainScreen #start { min-width: 9; width: 100%; }
-    TrainScreen #picked { height: 1fr; min-height: 3; border: round $primary 50%; }
-    TrainScreen #preview { height: auto; max-height: 6; padding: 0 1; }
-    TrainScreen #options { height: auto; }
-    TrainScreen #mode { width: 40; height: auto; }
-    TrainScreen .field { height: auto; width: auto; }
-    TrainScreen .field Label { padding: 0 1; color: $text-muted; }
-    TrainScreen #size-field { width: 18; }
-    TrainScreen #name-field { width: 1fr; min-width: 16; }
-    TrainScreen #minutes-field { width: 11; }
-    TrainScreen #start-field { width: 11; }
-    TrainScreen #error { color: $error; height: auto; padding: 0 1; }
-    TrainScreen #progress { height: auto; border: round $accent 50%; padding: 0 1; }
-    TrainScreen #progress.idle { display: none; }
-    TrainScreen #status { height: auto; }
-    TrainScreen #bar { width: 100%; }
-    TrainScreen .spark-row { height: 2; }
-    TrainScreen .spark-label { width: 10; }
-    TrainScreen Sparkline { width: 1fr; height: 2; }
-    TrainScreen #progress-buttons { height: auto; }
-    """
+    CSS_PATH = "train.tcss"
 
     AUTO_FOCUS = "#path"
     BINDINGS = [
@@ -287,7 +155,7 @@ class TrainScreen(Screen):
                     yield RadioButton("New model", value=not has_base, id="mode-new")
                 with Vertical(classes="field", id="size-field"):
                     yield Label("size (new model)")
-                    yield Select([(s, s) for s in SIZE_CHOICES], value=NEW_MODEL_SIZE, allow_blank=False,
+                    yield Select([(s, s) for s in names.SIZES], value=NEW_MODEL_SIZE, allow_blank=False,
                                  id="size", disabled=has_base)
                 with Vertical(classes="field", id="name-field"):
                     yield Label("save as")
@@ -350,7 +218,7 @@ class TrainScreen(Screen):
     def _paths_changed(self) -> None:
         name = self.query_one("#name", Input)
         if self.paths and name.value in ("", self._suggested_name):
-            self._suggested_name = suggest_name(self.paths[0], taken_names())
+            self._suggested_name = names.from_path(self.paths[0], names.taken())
             name.value = self._suggested_name
         self._corpus = None
         self.query_one("#preview", Static).update("Reading…" if self.paths else "")
@@ -486,7 +354,7 @@ class TrainScreen(Screen):
         if finished_now and self.paths:  # the name just used is taken now: offer a fresh one
             name = self.query_one("#name", Input)
             if name.value in ("", self._suggested_name, snap.name):
-                self._suggested_name = suggest_name(self.paths[0], taken_names())
+                self._suggested_name = names.from_path(self.paths[0], names.taken())
                 name.value = self._suggested_name
 
     def _error(self, message: str) -> None:

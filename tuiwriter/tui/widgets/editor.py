@@ -21,9 +21,8 @@ from typing import TYPE_CHECKING, Any
 from rich.cells import cell_len
 from textual.actions import SkipAction
 from textual.binding import Binding
-from textual.document._document import Selection
+from textual.document._document import EditResult, Selection
 from textual.document._edit import Edit
-from textual.document._document import EditResult
 from textual.message import Message
 from textual.widgets import TextArea
 from textual.worker import Worker, get_current_worker

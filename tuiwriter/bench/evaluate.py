@@ -21,10 +21,8 @@ Choices where the SPEC is silent (also in the closing note of the engine issue):
 
 from __future__ import annotations
 
-import json
 import math
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,28 +193,3 @@ def format_report(result: dict) -> str:
         rows.append((f"latency {name}", f"p50 {lat[name + '_p50']:.2f} ms   p99 {lat[name + '_p99']:.2f} ms"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
-
-
-def run_eval_cli(files: list[str], model_spec: str, as_json: bool = False, max_chars: int | None = None) -> int:
-    """`tuiwriter eval`: errors are OSError / CheckpointError with a one-line message."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    import torch
-
-    torch.set_num_threads(1)  # as the editor infers: one thread, the other core left to training
-    engine = Engine.load(model_spec)
-    texts = read_texts(files, engine.vocab.fold, max_chars)
-    total = sum(len(t) for _, t in texts)
-    console = Console(stderr=True)
-    with Progress(TextColumn("evaluating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} chars"),
-                  TimeRemainingColumn(), console=console, transient=True,
-                  disable=total < 2000 or not console.is_terminal) as progress:
-        task = progress.add_task("eval", total=total)
-        result = evaluate(engine, texts, lambda k: progress.advance(task, k))
-    if as_json:
-        print(json.dumps(result))
-    else:
-        print(format_report(result))
-    sys.stdout.flush()
-    return 0

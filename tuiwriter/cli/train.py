@@ -1,8 +1,8 @@
-"""`tuiwriter train` in a terminal: a progress bar with ETA, and a Ctrl+C that stops cleanly.
+"""`tuiwriter train PATH...`: train (or fine-tune) a model on files and folders, in a terminal.
 
-The first Ctrl+C asks the loop to stop: it validates once more and keeps the best model.
-A second Ctrl+C quits at once; the best checkpoint written before stays intact because every
-write is atomic.
+A progress bar with an ETA, and a Ctrl+C that stops cleanly: the first asks the loop to stop (it
+validates once more and keeps the best model); a second quits at once, and the best checkpoint
+written before stays intact because every write is atomic.
 """
 
 from __future__ import annotations
@@ -12,18 +12,55 @@ import math
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from tuiwriter.cli.args import UsageError, positive
+from tuiwriter.lm.names import SIZES
 
-from tuiwriter.text import corpus
+if TYPE_CHECKING:
+    from tuiwriter.text.corpus import Corpus
+    from tuiwriter.training.loop import Progress as TrainProgress
 
-from tuiwriter.lm import store
 
-from tuiwriter.training import setup as training_setup
-from tuiwriter.paths import private_dir
-from tuiwriter.training.loop import Progress as TrainProgress
-from tuiwriter.training.loop import TrainConfig, train
+NAME = "train"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser(NAME, help="train (or fine-tune) a model on files and folders")
+    t.add_argument("paths", nargs="+", metavar="PATH", help="files and folders of text")
+    t.add_argument("--model", metavar="NAME", help="name to save the model as (default: first path's name)")
+    t.add_argument("--from", dest="base", metavar="NAME", help="fine-tune this model instead of starting fresh")
+    t.add_argument("--minutes", type=positive(float), default=10.0, help="time budget (default 10)")
+    t.add_argument("--size", choices=sorted(SIZES), help="model size for a new model (default base)")
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--threads", type=positive(int), help="CPU threads (default: all cores)")
+    t.add_argument("--batch", type=positive(int), help="parallel streams per update (default 16)")
+    t.add_argument("--seq-len", type=positive(int), help="characters per stream per update (default 64)")
+    t.add_argument("--lr", type=positive(float), help="peak learning rate")
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run of --model")
+    t.add_argument("--force", action="store_true", help="replace an existing model of that name")
+    t.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tuiwriter.lm import names, store
+    from tuiwriter.lm.checkpoint import CheckpointError
+    from tuiwriter.text import corpus
+
+    if args.base and args.size:
+        raise UsageError("--size cannot be used with --from: a fine-tuned model keeps its architecture")
+    if args.resume and args.base:
+        raise UsageError("--resume continues the earlier run as it was: leave out --from")
+    name = args.model or names.from_path(args.paths[0])
+    store.check_name(name)
+    out_dir = store.model_dir(name)
+    if (out_dir / names.CHECKPOINT_FILE).exists() and not (args.resume or args.force):
+        raise CheckpointError(
+            f"model {name!r} exists: --resume continues it, --force replaces it, or pick another --model")
+    if args.resume and not (out_dir / names.RESUME_FILE).exists():
+        raise CheckpointError(f"nothing to resume for model {name!r}")
+    data = corpus.collect(args.paths)
+    return _train(args, name, data)
 
 
 def _describe(p: TrainProgress) -> str:
@@ -39,7 +76,22 @@ def _describe(p: TrainProgress) -> str:
     return "  ".join(parts)
 
 
-def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> int:
+def _train(args: argparse.Namespace, name: str, data: Corpus) -> int:
+    """Train with a progress bar on stderr; SIGINT asks the loop to stop and keep the best model."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from tuiwriter.lm import names, store
+    from tuiwriter.paths import private_dir
+    from tuiwriter.training import setup as training_setup
+    from tuiwriter.training.loop import TrainConfig, train
+
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     err.print(f"corpus: {data.summary()}")
     for path, why in data.skipped[:10]:
@@ -48,7 +100,7 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
         err.print(f"  … and {len(data.skipped) - 10} more skipped")
 
     setup = training_setup.prepare(data, base=args.base, size=args.size, seed=args.seed, lr=args.lr,
-                                   resume_from=store.model_dir(name) / store.CHECKPOINT_FILE if args.resume else None)
+                                   resume_from=store.model_dir(name) / names.CHECKPOINT_FILE if args.resume else None)
     model, vocab, train_text, val_text = setup.model, setup.vocab, setup.train_text, setup.val_text
     if setup.held:
         err.print(f"validation: {len(setup.held)} held-out file(s), {len(val_text):,} characters")
@@ -61,8 +113,8 @@ def run_training(args: argparse.Namespace, name: str, data: corpus.Corpus) -> in
                       batch=args.batch or TrainConfig.batch, seq_len=args.seq_len or TrainConfig.seq_len)
     summary = setup.summary
     out_dir = private_dir(store.model_dir(name))
-    out_path = out_dir / store.CHECKPOINT_FILE
-    resume_path = out_dir / store.RESUME_FILE
+    out_path = out_dir / names.CHECKPOINT_FILE
+    resume_path = out_dir / names.RESUME_FILE
     if not args.resume:
         resume_path.unlink(missing_ok=True)
     err.print(f"model {name!r}: {model.num_params() / 1e6:.2f}M parameters, "

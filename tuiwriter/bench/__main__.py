@@ -1,0 +1,63 @@
+"""`python -m tuiwriter.bench`: speed figures for the completion engine, and the fits behind its
+constants (`speed` and `fit` say what each measures)."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from tuiwriter.bench.fit import fit_memory, fit_trust, tune
+from tuiwriter.bench.speed import engine_latency, step_costs
+from tuiwriter.lm.model import SIZES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tuiwriter.bench", description="Speed figures for the completion engine, and the fits behind its constants.")
+    parser.add_argument("--sizes", nargs="+", default=[s for s in SIZES if s != "tiny"], choices=sorted(SIZES))
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per predictor")
+    parser.add_argument("--chars", type=int, default=800, help="characters the simulated writer types")
+    parser.add_argument("--jumps", type=int, default=300, help="cursor jumps timed")
+    parser.add_argument("--interval", type=int, default=16, help="engine checkpoint interval")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--gru", action="store_true", help="also time the GRU step")
+    parser.add_argument("--no-engine", action="store_true", help="only the step costs")
+    parser.add_argument("--tune", nargs=2, metavar=("MODEL", "FILE"), help="sweep min_confidence instead")
+    parser.add_argument("--fit-trust", nargs="+", metavar=("MODEL", "FILE"),
+                        help="fit document_match.TRUST on the first --chars characters of each FILE instead")
+    parser.add_argument("--fit-memory", nargs=2, metavar=("MODEL", "FILE"),
+                        help="fit corpus_memory.TRUST: remember FILE's first 800,000 characters, predict --chars more")
+    parser.add_argument("--no-document-match", action="store_true",
+                        help="with --tune: the LSTM alone, without the document match")
+    parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.fit_trust:
+        if len(args.fit_trust) < 2:
+            parser.error("--fit-trust needs a model and at least one file")
+        fit_trust(args.fit_trust[0], args.fit_trust[1:], args.chars)
+        return 0
+    if args.fit_memory:
+        fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
+        return 0
+    if args.tune:
+        tune(args.tune[0], args.tune[1], args.chars, args.thresholds, not args.no_document_match)
+        return 0
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    print("per-character step + next-char distribution, ms (p50 / p99)")
+    for size in args.sizes:
+        for cell in ("lstm", "gru") if args.gru else ("lstm",):
+            row = step_costs(size, args.steps, cell)
+            print(f"  {size:6} {cell:4} " + "   ".join(f"{k} {a:.3f} / {b:.3f}" for k, (a, b) in row.items()))
+    if not args.no_engine:
+        print(f"engine latency, worst case (every suggestion 40 chars), checkpoint interval {args.interval}, "
+              "ms (p50 / p99)")
+        for size in args.sizes:
+            lat = engine_latency(size, args.chars, args.jumps, args.interval)
+            print(f"  {size:6} " + "   ".join(f"{k} {lat[k + '_p50']:.2f} / {lat[k + '_p99']:.2f}"
+                                             for k in ("keystroke", "full", "jump")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Speed figures for the completion engine (`python -m tuiwriter.bench`).
+
+1. Per-character step cost at batch 1 for each size preset: the fused step (`FusedRNN`) against
+   `nn.LSTM` called per character (`ModulePredictor`) and `nn.LSTMCell` on the same weights.
+2. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump): keystroke and full
+   from the simulated writer of `tuiwriter eval`, on untrained weights with `min_confidence=0`:
+   every suggestion runs to the 40-character cap and none is ever taken, so these are worst
+   cases; jump from random cursor moves in a document read once. A trained model's figures
+   come from `tuiwriter eval`.
+Weights are random: the cost of a step does not depend on their values.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable
+
+import torch
+
+from tuiwriter.bench.evaluate import Tally, percentile, simulate
+from tuiwriter.lm.checkpoint import Checkpoint
+from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
+from tuiwriter.predict.engine import Engine, SuggestConfig
+from tuiwriter.predict.predictor import FusedRNN, ModulePredictor
+from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
+
+
+def timings(fn: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, float]:
+    """p50 and p99 in ms of `fn` over n calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1e3)
+    return percentile(out, 50), percentile(out, 99)
+
+
+def build(size: str, cell: str = "lstm") -> tuple[CharRNN, Vocab]:
+    vocab = Vocab(UNK + BASE_CHARS)
+    torch.manual_seed(0)
+    return CharRNN(ModelConfig(vocab_size=len(vocab), cell=cell, **SIZES[size])).eval(), vocab
+
+
+def step_costs(size: str, n: int, cell: str = "lstm") -> dict[str, tuple[float, float]]:
+    model, vocab = build(size, cell)
+    results = {}
+    for name, predictor in (("fused", FusedRNN(model, vocab)), ("nn.LSTM" if cell == "lstm" else "nn.GRU",
+                                                                 ModulePredictor(model, vocab))):
+        box = [predictor.start()]
+
+        def one(p=predictor, box=box) -> None:
+            box[0] = p.step(box[0], 5)
+            p.log_probs(box[0])
+
+        results[name] = timings(one, n)
+    if cell == "lstm":
+        cells = [torch.nn.LSTMCell(model.rnn.input_size if k == 0 else model.config.hidden, model.config.hidden)
+                 for k in range(model.config.layers)]
+        hc = [(torch.zeros(1, model.config.hidden), torch.zeros(1, model.config.hidden)) for _ in cells]
+
+        def cell_step() -> None:
+            with torch.inference_mode():
+                inp = model.embed(torch.tensor([5]))
+                for k, c in enumerate(cells):
+                    hc[k] = c(inp, hc[k])
+                    inp = hc[k][0]
+                model.head(inp)
+
+        results["nn.LSTMCell"] = timings(cell_step, n)
+    return results
+
+
+def engine_latency(size: str, chars: int, jumps: int, interval: int) -> dict:
+    """Keystroke/full from the simulated writer typing `chars` characters; jump from `jumps`
+    cursor moves to random places of a 20,000-character document read once (`prepare`)."""
+    model, vocab = build(size)
+    ck = Checkpoint(model.config, vocab, dict(model.state_dict()), {})
+    engine = Engine(ck, SuggestConfig(min_confidence=0.0), name=f"random-{size}", interval=interval)
+    text = (open(__file__, encoding="utf-8").read() * 20)[:20_000]
+    tally = Tally()
+    simulate(engine, text[:chars], tally)
+    engine.prepare(text)
+    rng = random.Random(0)
+    for _ in range(jumps):
+        start = time.perf_counter()
+        next(engine.suggest(text, rng.randrange(len(text))))
+        tally.jump_ms.append((time.perf_counter() - start) * 1e3)
+    return tally.summary(engine.name)["latency_ms"]
