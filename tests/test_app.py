@@ -147,6 +147,26 @@ async def test_a_broken_config_gives_a_notification_and_defaults(tiny_checkpoint
         assert "T 0.0" in status_text(app)
 
 
+async def test_config_keys_are_overrides_and_an_unknown_action_is_named(tiny_checkpoint):
+    """config.toml's [keys] holds only what the person changed; a key table written by an older
+    tuiwriter (every action listed) still loads, and a misspelt action is named, not fatal."""
+    path = settings_module.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[keys]\naccept = "tab"\nresample = "ctrl+r"\nresampel = "ctrl+e"\n')
+    current, warning = settings_module.load()
+    assert warning is None and current.keys == {"accept": "tab", "resample": "ctrl+r", "resampel": "ctrl+e"}
+    assert Settings().keys == {}
+    app = make_app(tiny_checkpoint, settings=current)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: "resampel" in notifications(app), "the unknown action's warning")
+        await model_ready(pilot, app)
+        await type_text(pilot, "The ca")
+        await settled(pilot, app)
+        sample = app.editor.sample
+        await pilot.press("ctrl+r")
+        assert app.editor.sample == sample + 1
+
+
 async def test_f1_shows_every_key_and_escape_closes(tiny_checkpoint):
     app = make_app(tiny_checkpoint)
     async with app.run_test(size=(100, 30)) as pilot:

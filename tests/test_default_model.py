@@ -10,7 +10,8 @@ import pytest
 
 from tuiwriter import cli
 from tuiwriter.lm import checkpoint, names, store
-from tuiwriter.predict.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.policy import SuggestConfig
 from tuiwriter.text.vocab import BASE_CHARS
 
 MAX_BYTES = 20 * 1024 * 1024  # the model card's budget: a small wheel, a quick load

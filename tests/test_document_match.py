@@ -6,12 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuiwriter.predict.experts.document_match import (
-    MIN_MATCH,
-    DocumentIndex,
-    common_prefix_len,
-    trust,
-)
+from tuiwriter.predict.experts.document_match import MIN_MATCH, DocumentIndex, trust
 
 
 def indexed(text: str) -> DocumentIndex:
@@ -54,11 +49,3 @@ def test_edits_leave_the_index_as_if_built_fresh(first, second, cut):
     text = first[:n] + second
     for end in range(len(text) + 1):
         assert index.predict(end) == fresh.predict(end)
-
-
-def test_common_prefix_len():
-    assert common_prefix_len("", "abc") == 0
-    assert common_prefix_len("abc", "abc") == 3
-    assert common_prefix_len("abcdef", "abc") == 3
-    assert common_prefix_len("abXdef", "abcdef") == 2
-    assert common_prefix_len("a" * 1000 + "b", "a" * 1000 + "c") == 1000

@@ -7,7 +7,7 @@ import pytest
 from editor_helpers import make_app, model_ready, settled, type_text
 from textual.document._document import Selection
 
-from tuiwriter.predict.engine import next_word
+from tuiwriter.predict.policy import next_word
 from tuiwriter.settings import Settings
 from tuiwriter.tui.widgets.editor import GhostEditor
 
@@ -96,7 +96,8 @@ async def test_typing_the_ghost_consumes_it_without_a_new_request(tiny_checkpoin
 async def test_a_ghost_that_ends_the_line_shows_and_inserts_the_line_end(tiny_checkpoint):
     from tests.test_engine import ScriptPredictor
     from tuiwriter.lm import checkpoint
-    from tuiwriter.predict.engine import Engine, SuggestConfig
+    from tuiwriter.predict.engine import Engine
+    from tuiwriter.predict.policy import SuggestConfig
     from tuiwriter.tui.widgets.editor import NEWLINE_GLYPH
 
     app = make_app(tiny_checkpoint)

@@ -10,7 +10,8 @@ import torch
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.checkpoint import CheckpointError
-from tuiwriter.predict.engine import Engine, SuggestConfig, consume, next_word
+from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.policy import SuggestConfig, consume, next_word
 from tuiwriter.predict.predictor import FusedRNN, PState
 
 DOC = ("The quick brown fox jumps over the lazy dog. The cat sat on the mat and looked at the door.\n"

@@ -14,7 +14,8 @@ from tests.test_engine import ScriptPredictor
 from tuiwriter import cli
 from tuiwriter.bench.evaluate import Tally, percentile, read_texts, simulate
 from tuiwriter.lm import checkpoint
-from tuiwriter.predict.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.policy import SuggestConfig
 
 KEYS = {"model", "chars", "bpc", "ksr", "latency_ms", "suggestion_chars_mean", "accept_rate"}
 LATENCY_KEYS = {f"{k}_{q}" for k in ("keystroke", "full", "jump") for q in ("p50", "p99")}

@@ -15,21 +15,6 @@ import tomli_w
 
 from tuiwriter.paths import atomic_write, config_path
 
-DEFAULT_KEYS: dict[str, str] = {
-    "accept": "tab",
-    "accept_word": "ctrl+right",
-    "dismiss": "escape",
-    "resample": "ctrl+n",
-    "previous_sample": "ctrl+b",
-    "temperature_up": "alt+up",
-    "temperature_down": "alt+down",
-    "save": "ctrl+s",
-    "open": "ctrl+o",
-    "train": "ctrl+t",
-    "toggle_suggestions": "ctrl+g",
-    "help": "f1",
-}
-
 
 @dataclass
 class Settings:
@@ -40,7 +25,8 @@ class Settings:
     suggestions: bool = True
     autosave_seconds: float = 2.0
     train_threads: int = 1
-    keys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_KEYS))
+    # The person's remapped keys only (action = "key"); the defaults are the app's bindings.
+    keys: dict[str, str] = field(default_factory=dict)
 
     def clamp(self) -> "Settings":
         self.temperature = round(min(2.0, max(0.0, float(self.temperature))), 2)
@@ -69,10 +55,7 @@ def load(path: Path | None = None) -> tuple[Settings, str | None]:
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 problems.append("keys must be a table of action = \"key\"")
                 continue
-            unknown = sorted(set(value) - set(DEFAULT_KEYS))
-            if unknown:
-                problems.append(f"unknown key action(s): {', '.join(unknown)}")
-            settings.keys.update({k: v for k, v in value.items() if k in DEFAULT_KEYS})
+            settings.keys.update(value)  # the app checks the action names against its bindings
         elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(
             value, (type(default), int) if isinstance(default, float) else type(default)
         ):

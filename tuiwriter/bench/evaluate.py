@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tuiwriter.predict.engine import Engine, consume, next_word
+from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.policy import consume, next_word
 
 LOG2E = 1 / math.log(2)
 JUMP_EVERY = 100

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 
 from tuiwriter.bench.evaluate import Tally, read_texts, simulate
-from tuiwriter.predict.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine
 from tuiwriter.predict.experts import corpus_memory, document_match
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory
 from tuiwriter.predict.experts.document_match import DocumentIndex
+from tuiwriter.predict.policy import SuggestConfig
 
 
 def tune(model: str, path: str, chars: int, thresholds: list[float], document_match: bool = True) -> None:

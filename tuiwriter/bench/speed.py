@@ -21,7 +21,8 @@ import torch
 from tuiwriter.bench.evaluate import Tally, percentile, simulate
 from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
-from tuiwriter.predict.engine import Engine, SuggestConfig
+from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.policy import SuggestConfig
 from tuiwriter.predict.predictor import FusedRNN, ModulePredictor
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 

@@ -35,6 +35,7 @@ class Vocab:
         if len(set(self.chars)) != len(self.chars):
             raise ValueError("vocabulary has repeated characters")
         object.__setattr__(self, "_index", {c: i for i, c in enumerate(self.chars)})
+        object.__setattr__(self, "_fold_table", str.maketrans({k: v for k, v in self.fold.items() if len(k) == 1}))
 
     def __len__(self) -> int:
         return len(self.chars)
@@ -42,6 +43,10 @@ class Vocab:
     def id_of(self, ch: str) -> int:
         """The id of one document character (folded first); 0 when unknown."""
         return self._index.get(self.fold.get(ch, ch), 0)  # type: ignore[attr-defined]
+
+    def fold_text(self, text: str) -> str:
+        """`text` with typographic characters folded as `id_of` folds them (one for one)."""
+        return text.translate(self._fold_table)  # type: ignore[attr-defined]
 
     def encode(self, text: str) -> list[int]:
         index = self._index  # type: ignore[attr-defined]

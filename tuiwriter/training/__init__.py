@@ -1,0 +1,1 @@
+"""Training: the loop, what every run sets up, and the editor's background job."""

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, TextArea
 
-from tuiwriter.settings import DEFAULT_KEYS, Settings
+from tuiwriter.settings import Settings
 from tuiwriter.text import documents, recovery
 from tuiwriter.training.job import TrainingJob
 from tuiwriter.tui.messages import (
@@ -123,9 +123,7 @@ class TuiwriterApp(App[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        remapped = {k: v for k, v in self.settings.keys.items() if DEFAULT_KEYS.get(k) != v}
-        if remapped:
-            self.set_keymap(remapped)
+        self._apply_keymap()
         editor = self.editor
         self._set_language(self.document.path)
         editor.temperature = self.settings.temperature
@@ -181,7 +179,8 @@ class TuiwriterApp(App[None]):
     def _load_engine(self, spec: str, remember: bool, seq: int) -> None:
         """Loader thread: the first import of torch happens here, after the first paint."""
         try:
-            from tuiwriter.predict.engine import Engine, SuggestConfig
+            from tuiwriter.predict.engine import Engine
+            from tuiwriter.predict.policy import SuggestConfig
 
             config = SuggestConfig(max_chars=self.settings.max_suggestion_chars,
                                    temperature=self.settings.temperature)
@@ -312,18 +311,34 @@ class TuiwriterApp(App[None]):
 
         self.push_screen(HelpScreen(self.key_rows(), str(config_path())))
 
+    @classmethod
+    def key_actions(cls) -> list[str]:
+        """Every remappable action, in the order the SPEC and F1 list them: the editor's, then the app's."""
+        return [b.id for b in [*GhostEditor.BINDINGS, *cls.BINDINGS] if isinstance(b, Binding) and b.id]
+
+    def _apply_keymap(self) -> None:
+        """config.toml's [keys] holds the person's overrides only; the defaults are the bindings."""
+        actions = self.key_actions()
+        unknown = sorted(set(self.settings.keys) - set(actions))
+        if unknown:
+            self.notify(f"unknown key action(s) in [keys]: {', '.join(unknown)} (known: {', '.join(actions)})",
+                        title="config.toml", severity="warning", timeout=10)
+        remapped = {k: v for k, v in self.settings.keys.items() if k in actions}
+        if remapped:
+            self.set_keymap(remapped)
+
     def key_rows(self) -> list[tuple[str, str]]:
         """(key, what it does) for every tuiwriter action as currently mapped, SPEC order."""
         found: dict[str, tuple[str, str]] = {}
         for node in (self, self.editor):
             for bindings in node._bindings.key_to_bindings.values():
                 for binding in bindings:
-                    if binding.id in DEFAULT_KEYS and binding.id not in found:
+                    if binding.id and binding.id not in found:
                         found[binding.id] = (self.get_key_display(binding),
                                              binding.tooltip or binding.description)
         keymap = self._keymap
         rows = []
-        for action in DEFAULT_KEYS:
+        for action in self.key_actions():
             if action in found:
                 key, what = found[action]
                 if action in keymap:

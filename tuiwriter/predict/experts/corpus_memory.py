@@ -27,7 +27,9 @@ from bisect import bisect_left, bisect_right
 import numpy as np
 import torch
 
+from tuiwriter.predict.experts import Opinion
 from tuiwriter.text.corpus import JOIN, Corpus
+from tuiwriter.text.vocab import Vocab
 
 MIN_MATCH = 3
 MAX_MATCH = 32
@@ -129,3 +131,33 @@ class CorpusMemory:
         if not counts.any():
             return None
         return torch.from_numpy(counts.astype(np.float32)), length
+
+
+class CorpusMemoryExpert:
+    """The corpus memory as the engine's expert: counts of what followed the context in the
+    remembered text, trusted by match length and count."""
+
+    def __init__(self, memory: CorpusMemory, vocab: Vocab) -> None:
+        self.memory = memory
+        self.vocab = vocab
+
+    @classmethod
+    def remembering(cls, text: str, vocab: Vocab) -> "CorpusMemoryExpert":
+        """An expert over `text` (a checkpoint's remembered text), folded as the vocabulary folds."""
+        folded = vocab.fold_text(text)
+        return cls(CorpusMemory(folded, vocab.encode(folded), len(vocab)), vocab)
+
+    def forget_after(self, n: int) -> None:
+        """The remembered text does not change with the document."""
+
+    def read(self, doc: str) -> None:
+        """The remembered text does not change with the document."""
+
+    def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
+        context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
+        remembered = self.memory.predict(context)
+        if remembered is None:
+            return None
+        counts, length = remembered
+        total = float(counts.sum())
+        return Opinion(counts, total, trust(length, int(total)))

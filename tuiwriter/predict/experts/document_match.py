@@ -20,6 +20,12 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
+import torch
+
+from tuiwriter.predict.experts import Opinion
+from tuiwriter.text.prefix import common_prefix_len
+from tuiwriter.text.vocab import Vocab
+
 MIN_MATCH = 4  # shorter matches predict little better than the model
 MAX_MATCH = 48  # longer matches are no more telling, and cost compares
 CANDIDATES = 16  # the most recent earlier places with a MIN_MATCH match that are compared
@@ -34,21 +40,6 @@ def trust(length: int) -> float:
         if length >= shortest:
             return value
     return 0.0
-
-
-def common_prefix_len(a: str, b: str) -> int:
-    """Length of the longest common prefix, by C-speed slice compares (no Python char loop)."""
-    n = min(len(a), len(b))
-    if a.startswith(b[:n]) if len(b) <= len(a) else b.startswith(a):
-        return n
-    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi+1] != b[:hi+1]
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a.startswith(b[lo:mid], lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 class DocumentIndex:
@@ -97,3 +88,26 @@ class DocumentIndex:
         if best_at < 0:
             return None
         return self.text[best_at], best_len
+
+
+class DocumentMatchExpert:
+    """The document match as the engine's expert: the copied character, trusted by match length."""
+
+    def __init__(self, vocab: Vocab) -> None:
+        self.vocab = vocab
+        self.index = DocumentIndex()  # always indexes exactly the text read
+
+    def forget_after(self, n: int) -> None:
+        self.index.truncate(n)
+
+    def read(self, doc: str) -> None:
+        self.index.extend(doc)
+
+    def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
+        seen = self.index.predict(cursor, extra)
+        if seen is None:
+            return None
+        ch, length = seen
+        mass = torch.zeros(len(self.vocab))
+        mass[self.vocab.id_of(ch)] = 1.0
+        return Opinion(mass, 1.0, trust(length))

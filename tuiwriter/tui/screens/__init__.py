@@ -1,0 +1,1 @@
+"""Dialogs and screens: help, questions, path prompt, the models dialog, training."""

@@ -1,0 +1,1 @@
+"""The editor pane with ghost text, and the status bar."""

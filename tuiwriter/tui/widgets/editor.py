@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 from rich.cells import cell_len
 from textual.actions import SkipAction
 from textual.binding import Binding
-from textual.document._document import EditResult, Selection
-from textual.document._edit import Edit
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.widgets.text_area import Edit, EditResult, Selection
 from textual.worker import Worker, get_current_worker
 
 if TYPE_CHECKING:
@@ -161,7 +160,7 @@ class GhostEditor(TextArea):
         if not self.ghost or not self.selection.is_empty:
             self.action_cursor_word_right()
             return
-        from tuiwriter.predict.engine import next_word
+        from tuiwriter.predict.policy import next_word
 
         word = next_word(self.ghost)
         if word:
@@ -266,7 +265,7 @@ class GhostEditor(TextArea):
         rest = self._stream[self._consumed:]
         if not rest:
             return False
-        from tuiwriter.predict.engine import consume
+        from tuiwriter.predict.policy import consume
 
         left = consume(rest, typed)
         if left is None:

@@ -1,0 +1,142 @@
+"""The suggestion policy: which characters make the ghost text, and when it stops.
+
+Characters are chosen greedily (temperature 0) or sampled, and a suggestion is made of words,
+each with the space (or line end) after it, so Tab leaves the cursor where the next word starts.
+The first word (the rest of the word at the cursor, or the next one) is shown while the
+probability of the suggestion so far (the product of the model's probabilities of its characters)
+stays at or above `min_confidence`: a low value shows more, less likely ghosts, and none at all
+when the first characters are unlikely. Each further word is added only when the model gives the
+whole word `word_confidence` or more: a wrong extra word costs a key (the writer takes the first
+word with accept-word, then types the space by hand), a right one saves one, so extra words pay
+off above one chance in two. The suggestion ends at a line end (which it includes: the editor
+draws it as a glyph) and never starts one, after the space that follows a sentence end (".",
+"!", "?", plus closing quotes/brackets), and at `max_chars` (a later word the cap cuts is
+dropped). No suggestion of a single character (accepting it would cost the key that typing it
+costs).
+
+Resamples (sample=k>0) are alternatives the person asked for, so they always show something:
+at temperature 0 the k-th next-best first character (newline excluded) followed by the most
+likely continuation; above 0 a draw seeded with k. Their confidence is measured after the first
+character. Sample 0 above temperature 0 is a draw seeded with 0: deterministic too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterator, TypeVar
+
+import torch
+
+# Chosen by measurement (`python -m tuiwriter.bench --tune default pg74_twain_tom_sawyer.txt
+# --chars 20000`, a held-out book): 0.1 saves within 0.3 points of the most keys (28.7 % vs 28.9 %
+# at 0.05) and a third of its ghosts are taken (29 % at 0.05).
+DEFAULT_MIN_CONFIDENCE = 0.1
+# Measured with the word rule above (held-out Tom Sawyer, 20,000 chars): 0.5 beats 0.3 and 0.7.
+DEFAULT_WORD_CONFIDENCE = 0.5
+MIN_CHARS = 2  # shorter first suggestions are not shown
+SENTENCE_END = ".!?"
+CLOSERS = "\"')]}"
+SPACES = " \t"
+BREAKS = SPACES + "\n"  # what ends a word; a line end only ever ends a suggestion
+
+Cancelled = Callable[[], bool]
+S = TypeVar("S")
+
+
+@dataclass
+class SuggestConfig:
+    max_chars: int = 40  # length cap (SPEC default)
+    temperature: float = 0.0  # 0 = most likely characters; range 0.0..2.0
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE  # to show the first word (or part of it)
+    word_confidence: float = DEFAULT_WORD_CONFIDENCE  # to add each further word
+    document_match: bool = True  # mix in what followed the same text earlier in the document
+    corpus_memory: bool = True  # mix in what followed it in the text the model was trained on
+
+
+def consume(ghost: str, typed: str) -> str | None:
+    """The editor's rule when `typed` is typed at the cursor while `ghost` is shown: the rest of
+    the ghost if `typed` is a prefix of it (possibly "", then ask for a new one), else None."""
+    return ghost[len(typed):] if ghost.startswith(typed) else None
+
+
+def next_word(ghost: str) -> str:
+    """SPEC 'accept word': the suggestion's leading spaces plus its next run of non-space
+    characters."""
+    i = 0
+    while i < len(ghost) and ghost[i] in BREAKS:
+        i += 1
+    while i < len(ghost) and ghost[i] not in BREAKS:
+        i += 1
+    return ghost[:i]
+
+
+def choose(logp: torch.Tensor, config: SuggestConfig, sample: int, first: bool, newline: int,
+           generator: torch.Generator | None) -> int:
+    """The next character id: most likely, k-th alternative, or a seeded draw (never id 0,
+    the unknown symbol; never a newline as a resample's first character)."""
+    if generator is None:
+        if sample == 0 or not first:
+            return int(torch.argmax(logp[1:])) + 1
+        order = [i for i in torch.argsort(logp, descending=True).tolist() if i not in (0, newline)]
+        return order[sample % len(order)]
+    weights = torch.softmax(logp / config.temperature, dim=0)
+    weights[0] = 0.0
+    if sample > 0 and first and newline > 0:
+        weights[newline] = 0.0
+    return int(torch.multinomial(weights, 1, generator=generator))
+
+
+def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str], torch.Tensor],
+           chars: str, newline: int, config: SuggestConfig, sample: int = 0,
+           cancelled: Cancelled | None = None) -> Iterator[str]:
+    """Yield the suggestion's characters as they are decoded from `state` (the state after the
+    text before the cursor). `log_probs(state, decoded)` is the next-character distribution after
+    the characters decoded so far; `advance(state, id)` the state after one more."""
+    cfg = config
+    generator = torch.Generator().manual_seed(sample) if cfg.temperature > 0 else None
+    first = True  # decoding the first word: streamed as it comes
+    confidence = 1.0  # of the first word so far, later of the word being decoded
+    content = False  # the word being decoded has a non-space character
+    ended = False  # just after a sentence end (and any closing quotes)
+    # A one-character ghost saves no key (Tab costs what typing it does): hold the first
+    # character back until the suggestion is known to be longer. A later word is held until
+    # it is complete and sure enough.
+    min_chars = min(MIN_CHARS, cfg.max_chars) if sample == 0 else 1
+    held: list[str] = []
+    decoded = ""
+    cid = 0
+    for j in range(cfg.max_chars):
+        if j > 0:
+            if cancelled is not None and cancelled():
+                return
+            state = advance(state, cid)
+        logp = log_probs(state, decoded)
+        cid = choose(logp, cfg, sample, first=j == 0, newline=newline, generator=generator)
+        ch = chars[cid]
+        decoded += ch
+        if ch == "\n" and j == 0:
+            return  # the ghost is one row: it may end a line, never start a new one
+        if not (sample > 0 and j == 0):
+            confidence *= math.exp(float(logp[cid]))
+            if confidence < (cfg.min_confidence if first else cfg.word_confidence):
+                break
+        if ch == "\n" and not content:
+            return  # spaces, then the line ends: no trailing spaces for Tab to leave behind
+        held.append(ch)
+        word_end = ch == "\n" or (ch in SPACES and content)  # the space after a word is its own
+        content = content or ch not in BREAKS
+        sentence_end = ended
+        ended = ch in SENTENCE_END or (ended and ch in CLOSERS)
+        if (first and content and j + 1 >= min_chars) or word_end:  # blanks wait for content
+            for out in held:
+                if cancelled is not None and cancelled():
+                    return
+                yield out
+            held.clear()
+        if word_end:
+            if ch == "\n" or sentence_end:
+                return
+            first, confidence, content = False, 1.0, False
+    if first and not content and len(held) >= min_chars:
+        yield from held  # only blanks before the model grew unsure: an indent worth a Tab
