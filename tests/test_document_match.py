@@ -3,9 +3,10 @@ cursor, and stays right while the document is edited."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tuiwriter.predict.experts import document_match
 from tuiwriter.predict.experts.document_match import MIN_MATCH, DocumentIndex, trust
 
 
@@ -49,3 +50,23 @@ def test_edits_leave_the_index_as_if_built_fresh(first, second, cut):
     text = first[:n] + second
     for end in range(len(text) + 1):
         assert index.predict(end) == fresh.predict(end)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet="ab cé", min_size=0, max_size=120), st.text(alphabet="ab cé", max_size=40),
+       st.integers(min_value=0, max_value=120))
+def test_the_c_speed_index_answers_exactly_as_the_dictionary(monkeypatch, first, second, cut):
+    """A long stretch of text is indexed at C speed (hashed buckets, every candidate checked);
+    the answers are the character-by-character dictionary's, even when every string shares a
+    bucket, and after an edit moves the static part's limit."""
+    with monkeypatch.context() as m:
+        m.setattr(document_match, "REBUILD_CHARS", 0)
+        m.setattr(document_match.StaticIndex, "BUCKET_BITS", 2)  # collisions everywhere
+        static = indexed(first)
+        n = min(cut, len(first))
+        static.truncate(n)
+        static.extend(first[:n] + second)
+    text = first[:n] + second
+    fresh = indexed(text)
+    for end in range(len(text) + 1):
+        assert static.predict(end) == fresh.predict(end)

@@ -42,15 +42,28 @@ def ck(tiny_checkpoint):
     return checkpoint.load(tiny_checkpoint)
 
 
+WINDOW, BLOCK = 32, 8  # small, so that DOC (204 characters) spans several chains
+
+
 def make(ck, interval: int = 16, **config) -> tuple[Engine, CountingPredictor]:
     counter = CountingPredictor(FusedRNN(ck.build_model(), ck.vocab))
-    return Engine(ck, SuggestConfig(**config), predictor=counter, interval=interval), counter
+    engine = Engine(ck, SuggestConfig(**config), predictor=counter, interval=interval, window=WINDOW, block=BLOCK)
+    return engine, counter
 
 
-def full_pass(ck, text: str) -> torch.Tensor:
+def chain_start(cursor: int) -> int:
+    return BLOCK * (max(0, cursor - WINDOW) // BLOCK)
+
+
+def window_pass(ck, text: str, cursor: int) -> torch.Tensor:
+    """The model's next-character log-probabilities after text[:cursor] under the window rule,
+    computed by the stock module in one pass over the chain's text."""
     model = ck.build_model()
+    start = chain_start(cursor)
     with torch.inference_mode():
-        logits, _ = model(torch.tensor([ck.vocab.encode("x" + text)]))  # "x": position 0 has no output
+        if cursor == start:  # nothing read: the head on the start state
+            return torch.log_softmax(model.head(model.init_state(1)[0][-1]), dim=-1)[0]
+        logits, _ = model(torch.tensor([ck.vocab.encode(text[start:cursor])]))
     return torch.log_softmax(logits[0, -1], dim=-1)
 
 
@@ -61,61 +74,75 @@ def suggestion(engine: Engine, text: str, cursor: int | None = None, **kw) -> st
 # -- incremental state ----------------------------------------------------------------------
 
 
-def test_state_after_edits_equals_a_full_pass_from_the_start(ck):
+def test_state_follows_the_window_rule_after_edits(ck):
     engine, _ = make(ck)
     engine.prepare(DOC)
     edited = DOC[:30] + "red " + DOC[30:100] + DOC[110:]  # insert early, delete later
     engine.next_char_log_probs(DOC, 77)  # cursor jump, then the edit
-    for cursor in (0, 5, 34, 90, len(edited)):
+    for cursor in (0, 5, 34, 90, 131, len(edited)):
         got = engine.next_char_log_probs(edited, cursor)
         # the document match after the edits is the one a fresh engine finds
-        fresh = Engine(ck, SuggestConfig())
-        assert torch.allclose(got, fresh.next_char_log_probs(edited[:cursor], cursor), atol=1e-5), cursor
-        if cursor:
-            expected = ck.build_model()
-            with torch.inference_mode():
-                logits, _ = expected(torch.tensor([ck.vocab.encode(edited[:cursor])]))
-            model_only = engine.predictor.log_probs(engine._state_at(edited, cursor, None))
-            assert torch.allclose(model_only, torch.log_softmax(logits[0, -1], -1), atol=1e-5), cursor
+        fresh = Engine(ck, SuggestConfig(), window=WINDOW, block=BLOCK)
+        assert torch.equal(got, fresh.next_char_log_probs(edited[:cursor], cursor)), cursor
+        model_only = engine.predictor.log_probs(engine._state_at(edited, cursor, None))
+        assert torch.allclose(model_only, window_pass(ck, edited, cursor), atol=1e-5), cursor
 
 
-def test_typing_one_character_costs_one_step(ck):
+def test_the_state_reads_only_the_last_window_of_a_long_document(ck):
+    """A cursor deep in a long document never reads it from the start: a jump reads fewer than
+    window + block characters, and what came before the window changes nothing."""
+    engine, counter = make(ck, document_match=False)
+    long_doc = DOC * 50
+    for cursor in (len(long_doc), 5000, 777, 9000):
+        before = counter.steps
+        engine.next_char_log_probs(long_doc, cursor)
+        assert counter.steps - before < WINDOW + BLOCK
+    other_start = "#" * 40 + long_doc[40:]  # the same length: positions, so chains, line up
+    cursor = len(long_doc) - 100
+    fresh = make(ck, document_match=False)[0]
+    assert torch.equal(fresh.next_char_log_probs(other_start, cursor), engine.next_char_log_probs(long_doc, cursor))
+    assert torch.allclose(engine.next_char_log_probs(long_doc, cursor), window_pass(ck, long_doc, cursor), atol=1e-5)
+
+
+def test_typing_one_character_costs_one_step_per_live_chain(ck):
     engine, counter = make(ck)
     text = DOC[:60]
-    engine.next_char_log_probs(text, len(text))
-    for ch in "zqx":  # characters the model does not predict
+    engine.prepare(text)  # what the editor does when idle after a jump (here: opening at char 60)
+    for ch in "zqx" * 8:  # characters the model does not predict, across block boundaries
         text += ch
         before = counter.steps
         engine.next_char_log_probs(text, len(text))
-        assert counter.steps - before == 1
+        assert counter.steps - before <= (WINDOW + BLOCK) // BLOCK + 1
 
 
-def test_backspace_and_jump_reread_less_than_one_interval(ck):
-    engine, counter = make(ck, interval=16)
-    engine.prepare(DOC)
+def test_backspace_and_jump_back_reread_less_than_one_interval(ck):
+    engine, counter = make(ck, interval=8)
+    for cursor in range(1, len(DOC) + 1):  # typed from the start: every state was once the cursor's
+        engine.next_char_log_probs(DOC[:cursor], cursor)
     for cursor in (len(DOC) - 1, 7, 100, 150, 33):
         before = counter.steps
         engine.next_char_log_probs(DOC, cursor)
-        assert counter.steps - before < 16
+        assert counter.steps - before < 8
     shorter = DOC[:-1]  # backspace at the end
     before = counter.steps
     engine.next_char_log_probs(shorter, len(shorter))
-    assert counter.steps - before < 16
+    assert counter.steps - before == 0  # the frontier one character back is remembered
 
 
 def test_edit_forgets_only_states_after_it(ck):
-    engine, counter = make(ck, interval=16)
-    engine.prepare(DOC)
+    engine, counter = make(ck, interval=8)
+    for cursor in range(1, len(DOC) + 1):
+        engine.next_char_log_probs(DOC[:cursor], cursor)
     edited = DOC[:150] + "!" + DOC[150:]
     before = counter.steps
     engine.next_char_log_probs(edited, 120)  # before the edit: still cached
-    assert counter.steps - before < 16
+    assert counter.steps - before < 8
     before = counter.steps
-    engine.next_char_log_probs(edited, len(edited))  # after it: read again from the edit
-    assert len(edited) - 150 <= counter.steps - before < len(edited) - 150 + 16
+    engine.next_char_log_probs(edited, len(edited))  # after it: a jump, the active chain alone
+    assert counter.steps - before < WINDOW + BLOCK
 
 
-def test_typing_the_suggestion_needs_no_model_step(ck):
+def test_typing_the_suggestion_steps_only_the_waiting_chains(ck):
     engine, counter = make(ck, min_confidence=0.0)
     text = "The cat sat on the"
     ghost = suggestion(engine, text)
@@ -123,14 +150,16 @@ def test_typing_the_suggestion_needs_no_model_step(ck):
     before = counter.steps
     for i in range(1, len(ghost)):  # typing along the ghost, then Tab at the end
         engine.next_char_log_probs(text + ghost[:i], len(text) + i)
-    assert counter.steps == before
+    # the active chain's steps were taken while decoding; only the chains that wait their turn step
+    assert counter.steps - before <= (len(ghost) - 1) * (WINDOW + BLOCK) // BLOCK
     rest = suggestion(engine, text + ghost[:1])  # a fresh suggestion one char later
     assert rest.startswith(ghost[1:]) or ghost[1:].startswith(rest)
 
 
 def test_huge_documents_keep_a_bounded_number_of_checkpoints(ck):
     engine = Engine(ck, interval=4, max_checkpoints=10)
-    engine.prepare(DOC)
+    for cursor in range(1, len(DOC) + 1):
+        engine.next_char_log_probs(DOC[:cursor], cursor)
     cache = engine._cache
     assert len(cache.checkpoints) <= 10
     assert cache.interval > 4
@@ -287,11 +316,13 @@ def test_cancelled_reading_keeps_its_progress(ck):
         calls["n"] += 1
         return calls["n"] > 50
 
-    engine.prepare(DOC, cancelled=cancel_after_50)
+    engine.prepare(DOC, cancelled=cancel_after_50)  # a jump to the end: the active chain, then the others
     done = counter.steps
     assert 40 <= done <= 50
     engine.prepare(DOC)
-    assert counter.steps - done == len(DOC) - done
+    first = chain_start(len(DOC))
+    chains = sum(len(DOC) - start for start in range(first, len(DOC) + 1, BLOCK))
+    assert chains <= counter.steps < chains + WINDOW + BLOCK  # at most the interrupted chain is read again
 
 
 # -- the editor's rules ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import argparse
 
 import torch
 
-from tuiwriter.bench.fit import fit_memory, fit_trust, tune
+from tuiwriter.bench.fit import fit_memory, fit_trust, tune, window_sweep
 from tuiwriter.bench.speed import engine_latency, step_costs
 from tuiwriter.lm.model import SIZES
 
@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit document_match.TRUST on the first --chars characters of each FILE instead")
     parser.add_argument("--fit-memory", nargs=2, metavar=("MODEL", "FILE"),
                         help="fit corpus_memory.TRUST: remember FILE's first 800,000 characters, predict --chars more")
+    parser.add_argument("--window-sweep", nargs="+", metavar=("MODEL", "FILE"),
+                        help="bits/char and ksr of the window rules in --rules (W/B ...) against reading from the "
+                             "document start, on the first --chars characters of each FILE")
+    parser.add_argument("--rules", nargs="+", default=["64/16", "96/32", "128/32"], metavar="W/B")
     parser.add_argument("--no-document-match", action="store_true",
                         help="with --tune: the LSTM alone, without the document match")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
@@ -39,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.fit_memory:
         fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
+        return 0
+    if args.window_sweep:
+        if len(args.window_sweep) < 2:
+            parser.error("--window-sweep needs a model and at least one file")
+        rules = [(int(w), int(b)) for w, b in (r.split("/") for r in args.rules)]
+        window_sweep(args.window_sweep[0], args.window_sweep[1:], args.chars, rules)
         return 0
     if args.tune:
         tune(args.tune[0], args.tune[1], args.chars, args.thresholds, not args.no_document_match)

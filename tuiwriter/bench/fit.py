@@ -33,6 +33,26 @@ def tune(model: str, path: str, chars: int, thresholds: list[float], document_ma
               f"mean {r['suggestion_chars_mean']:5.2f} chars  shown {tally.shown}  bpc {r['bpc']:.4f}", flush=True)
 
 
+def window_sweep(model: str, paths: list[str], chars: int, rules: list[tuple[int | None, int]]) -> None:
+    """What the state cache's window rule costs: bits/char and keystrokes saved of the simulated
+    writer (everything `tuiwriter eval` measures, experts included) for each (window, block),
+    beside the state read from the document start (window None): how WINDOW and BLOCK were chosen."""
+    print(f"window rule sweep, {model}, first {chars} chars of each file")
+    for path in paths:
+        results = {}
+        for window, block in [(None, 1), *rules]:
+            engine = Engine.load(model, window=window, block=block)
+            tally = Tally()
+            for _, text in read_texts([path], engine.vocab.fold, chars):
+                simulate(engine, text, tally)
+            results[(window, block)] = r = tally.summary(engine.name)
+            base = results[(None, 1)]
+            label = "from the start" if window is None else f"window {window} block {block}"
+            print(f"  {path.rsplit('/', 1)[-1][:28]:28} {label:22} bpc {r['bpc']:.4f} ({r['bpc'] - base['bpc']:+.4f})  "
+                  f"ksr {100 * r['ksr']:.2f} % ({100 * (r['ksr'] - base['ksr']):+.2f})  "
+                  f"jump p50/p99 {r['latency_ms']['jump_p50']:.1f}/{r['latency_ms']['jump_p99']:.1f} ms", flush=True)
+
+
 def best_trust(data: list[tuple[float, float]], steps: int) -> float:
     """The weight w in 0, 1/steps, ... that maximises the log-likelihood of the mixture
     (1 - w) * p_model + w * p_other over (p_model, p_other) pairs of the true characters."""

@@ -18,12 +18,15 @@ import torch
 
 from tuiwriter.lm import checkpoint, names, store
 from tuiwriter.lm.checkpoint import Checkpoint
+from tuiwriter.predict.doc_text import TextSnapshot
 from tuiwriter.predict.experts import Expert
 from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
 from tuiwriter.predict.predictor import FusedRNN, Predictor, PState
-from tuiwriter.predict.state_cache import StateCache
+from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
+
+Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
 
 
 class Engine:
@@ -32,12 +35,12 @@ class Engine:
 
     def __init__(self, ckpt: Checkpoint, config: SuggestConfig | None = None, name: str = "",
                  predictor: Predictor | None = None, interval: int = 16,
-                 max_checkpoints: int = 8192) -> None:
+                 max_checkpoints: int = 8192, window: int | None = WINDOW, block: int = BLOCK) -> None:
         self.name = name
         self.config = config or SuggestConfig()
         self.vocab = ckpt.vocab
         self.predictor = predictor or FusedRNN(ckpt.build_model(), ckpt.vocab)
-        self._cache = StateCache(self.predictor, interval, max_checkpoints, recent=16)
+        self._cache = StateCache(self.predictor, interval, max_checkpoints, recent=16, window=window, block=block)
         self._newline = self.vocab.id_of("\n")
         # (the SuggestConfig switch that turns it on, the expert), in the order they are mixed in
         self.experts: list[tuple[str, Expert]] = []
@@ -47,28 +50,32 @@ class Engine:
         self._cache.followers = [expert for _, expert in self.experts]
 
     @classmethod
-    def load(cls, spec: str, config: SuggestConfig | None = None) -> "Engine":
-        """spec as in `--model` (store.resolve); raises CheckpointError (one line)."""
+    def load(cls, spec: str, config: SuggestConfig | None = None, **options: object) -> "Engine":
+        """spec as in `--model` (store.resolve); raises CheckpointError (one line). `options` go to
+        the constructor (the window rule's sizes, for measurements)."""
         path = store.resolve(spec)
         ck = checkpoint.load(path)
-        return cls(ck, config, name=_display_name(spec, path))
+        return cls(ck, config, name=_display_name(spec, path), **options)  # type: ignore[arg-type]
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _state_at(self, text: str, cursor: int, cancelled: Cancelled | None) -> PState | None:
+    def _state_at(self, text: Text, cursor: int, cancelled: Cancelled | None) -> PState | None:
         if not 0 <= cursor <= len(text):
             raise ValueError(f"cursor {cursor} outside the text (length {len(text)})")
         self._cache.match(text)
         return self._cache.read(text, cursor, cancelled)
 
-    def prepare(self, text: str, cancelled: Cancelled | None = None) -> None:
-        """Optional warm-up for a freshly opened document: encode it and cache states so a
-        later cursor jump is fast. Safe to skip; cancelling keeps what was read so far."""
-        self._state_at(text, len(text), cancelled)
+    def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
+        """Optional warm-up while the editor is idle: read and index the text before `cursor`
+        (default: the end) and give the cursor's frontier every chain typing will need, so the
+        next keys cost one step each. Safe to skip; cancelling keeps what was done."""
+        cursor = len(text) if cursor is None else cursor
+        if self._state_at(text, cursor, cancelled) is not None:
+            self._cache.complete(cursor, cancelled)
 
-    def next_char_log_probs(self, text: str, cursor: int) -> torch.Tensor:
-        """Log-probabilities [vocab] of the character after text[:cursor], with the context
-        carried from the document start exactly as for suggestions (used by `tuiwriter eval`)."""
+    def next_char_log_probs(self, text: Text, cursor: int) -> torch.Tensor:
+        """Log-probabilities [vocab] of the character after text[:cursor], from the state the
+        window rule gives there, exactly as for suggestions (used by `tuiwriter eval`)."""
         state = self._state_at(text, cursor, None)
         assert state is not None
         return self._log_probs(state, cursor, "")
@@ -90,7 +97,7 @@ class Engine:
 
     # -- suggesting ------------------------------------------------------------------------
 
-    def suggest(self, text: str, cursor: int, *, sample: int = 0,
+    def suggest(self, text: Text, cursor: int, *, sample: int = 0,
                 cancelled: Cancelled | None = None) -> Iterator[str]:
         """Bring the state to text[:cursor] (incrementally), then yield the suggestion's
         characters as they are decoded. An empty iteration means no suggestion (model not

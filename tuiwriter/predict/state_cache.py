@@ -1,98 +1,205 @@
-"""The engine's memory of the document: model states for prefixes of the text it has read.
+"""The engine's memory of the document: model states for positions of the text it has read.
 
-The cache remembers the text it has read (`doc`) and the model state at every `interval`-th
-position of it (checkpoints) plus at a few recent positions. A new request compares the new text
-with the remembered one (`match`), forgets states past the first difference, and steps from the
-nearest remembered state at or before the cursor (`read`): typing a character costs one step, a
-backspace, undo or cursor jump at most `interval - 1` steps once the document has been read.
-Every state comes from the predictor's one `step` function applied from the document start, so
-a cached state is bit-for-bit the state of a full pass (tested). Experts that index the document
-follow it here (`followers`), so they always describe exactly `doc`.
+The window rule. An LSTM's memory is short, so the state at position p is not the state after the
+whole document but after its last stretch: the predictor's `step` applied from the start state to
+text[s(p):p], where the *chain start* s(p) = block * floor(max(0, p - window) / block). So at least
+`window` and fewer than `window + block` characters are read (the whole text when it is shorter).
+A state therefore depends on the text before the cursor and its position alone, and reaching it
+never reads the document from its beginning: a cursor jump anywhere in a 10 MB file reads at most
+`window + block - 1` characters. Each state is the same sequence of the same `step` calls however
+it is reached, so a cached state is bit for bit the fresh computation (tested).
+
+Typing must stay one step a key, so at the cursor the cache keeps a *frontier*: the states of every
+chain that has started at or before the cursor and will still be needed (starts from s(cursor) to
+the cursor), all advanced by each typed character. When the cursor crosses into the next block,
+the chain that becomes active has been running for `window` characters already. Frontiers of the
+last few cursor positions are kept (`recent`), so a backspace or undo costs nothing; a frontier
+reached by a jump holds only the active chain until `complete` (idle time) adds the others.
+
+Checkpoints: the state at every `interval`-th position read (its own chain), so a jump back into
+text already read re-reads at most `interval - 1` characters; the interval doubles when there would
+be more than `max_checkpoints` (memory: a 2x512 LSTM state is 8 KB).
+
+The text read is a `DocText` (no copies of a long document per keystroke). Experts that index the
+document follow it (`followers`): they forget what changed before the text is cut, and read what it
+gained after.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
+from tuiwriter.predict.doc_text import DocText, TextSnapshot
 from tuiwriter.predict.experts import Expert
 from tuiwriter.predict.policy import Cancelled
 from tuiwriter.predict.predictor import Predictor, PState
-from tuiwriter.text.prefix import common_prefix_len
+
+WINDOW = 64  # chosen by measurement: see README "Long documents"
+BLOCK = 16
+
+Frontier = dict[int, PState]  # chain start -> that chain's state at one position
 
 
 class StateCache:
-    """States for prefixes of `doc`, the longest text known to match the document.
+    """States for positions of `doc`, the longest text known to match the document."""
 
-    Checkpoints at every multiple of `interval` up to len(doc) are always present (the interval
-    doubles when there would be more than `max_checkpoints`, bounding memory on huge files);
-    `recent` keeps the last few exact positions asked for (with their decoded successors).
-    Cost: a 2x512 LSTM state is 8 KB, so 512 bytes per document character at the default
-    interval of 16 (a jump re-reads at most 15 characters), 64 MB at most (the interval
-    doubles past 131,072 characters).
-    """
-
-    def __init__(self, predictor: Predictor, interval: int, max_checkpoints: int, recent: int) -> None:
+    def __init__(self, predictor: Predictor, interval: int = 16, max_checkpoints: int = 8192, recent: int = 16,
+                 window: int | None = WINDOW, block: int = BLOCK) -> None:
+        """`window=None` reads every state from the document start (the rule before windows,
+        kept for measuring what the window costs)."""
         self.predictor = predictor
         self.interval = interval
         self.max_checkpoints = max_checkpoints
         self.recent_size = recent
-        self.doc = ""
-        self.followers: list[Expert] = []  # read the document as the cache does
-        self.checkpoints: dict[int, PState] = {0: predictor.start()}
-        self.recent: OrderedDict[int, PState] = OrderedDict()
+        self.window = window
+        self.block = block
+        self.doc = DocText()
+        self.version = -1  # the editor snapshot the text was last matched with
+        self.followers: list[Expert] = []
+        self.checkpoints: dict[int, PState] = {0: predictor.start()}  # state(p), p % interval == 0
+        self.recent: OrderedDict[int, Frontier] = OrderedDict({0: {0: self.checkpoints[0]}})
 
-    def match(self, text: str) -> None:
-        """Forget every state whose text differs from `text`."""
-        n = common_prefix_len(self.doc, text)
-        if n == len(self.doc):
+    def chain_start(self, p: int) -> int:
+        """s(p): where the chain whose state is the state at p starts."""
+        if self.window is None:
+            return 0
+        return self.block * (max(0, p - self.window) // self.block)
+
+    # -- keeping in step with the document ---------------------------------------------------
+
+    def match(self, text: str | TextSnapshot) -> None:
+        """Forget every state whose text differs from `text` (a string, or an editor snapshot that
+        says where it changed)."""
+        if isinstance(text, str):
+            n = self.doc.common_prefix_len(text)
+        else:
+            n = min(len(self.doc), text.unchanged_before(self.version))
+            self.version = text.version
+        if n >= len(self.doc):
             return
-        self.doc = self.doc[:n]
         for follower in self.followers:
             follower.forget_after(n)
+        self.doc.truncate(n)
         self.checkpoints = {p: s for p, s in self.checkpoints.items() if p <= n}
         for p in [p for p in self.recent if p > n]:
             del self.recent[p]
 
-    def nearest(self, cursor: int) -> tuple[int, PState]:
-        """The remembered state closest before (or at) `cursor`."""
-        pos = (min(cursor, len(self.doc)) // self.interval) * self.interval
-        state = self.checkpoints[pos]
-        for p, s in self.recent.items():  # at a tie, the recent one: it has decoded successors
-            if pos <= p <= cursor:
-                pos, state = p, s
+    def _learn(self, text: str | TextSnapshot, upto: int) -> None:
+        """`doc` grows to text[:upto] (the text is known to match up to len(doc))."""
+        known = len(self.doc)
+        if upto > known:
+            self.doc.append(text[known:upto])
+            for follower in self.followers:
+                follower.read(self.doc)
+
+    # -- states ------------------------------------------------------------------------------
+
+    def read(self, text: str | TextSnapshot, cursor: int, cancelled: Cancelled | None) -> PState | None:
+        """The state at `cursor` (None if cancelled first); `text` must have been matched."""
+        self._learn(text, cursor)
+        pos, frontier = self._nearest_frontier(cursor)
+        if pos is not None:  # typing, or a short move: advance the frontier
+            return self._advance(frontier, pos, cursor, cancelled)
+        # A jump: read the active chain alone, from its nearest state; `complete` adds the rest.
+        start = self.chain_start(cursor)
+        pos, state = self._nearest_on_chain(start, cursor)
+        reached, state = self._read_chain(state, pos, cursor, cancelled)
+        self._remember(reached, {start: state})
+        if reached < cursor:
+            return None
+        if self.checkpoints.get(cursor) is state:
+            state = state.bare()  # decoding memoises on it: keep checkpoints lean
+            self._remember(cursor, {start: state})
+        return state
+
+    def complete(self, cursor: int, cancelled: Cancelled | None) -> None:
+        """Give the frontier at `cursor` every chain typing on will need (idle time after a jump)."""
+        if cursor not in self.recent or cursor > len(self.doc):
+            return
+        frontier = self.recent[cursor]
+        for start in range(self.chain_start(cursor), cursor + 1, self.block):
+            if start not in frontier:
+                reached, state = self._read_chain(self.predictor.start(), start, cursor, cancelled)
+                if reached < cursor:
+                    return
+                frontier[start] = state
+
+    def _nearest_frontier(self, cursor: int) -> tuple[int | None, Frontier]:
+        """The latest remembered frontier at or before `cursor`, if advancing it is cheaper than
+        reading the active chain on its own."""
+        best: int | None = None
+        for p in self.recent:
+            if p <= cursor and (best is None or p > best):
+                best = p
+        if best is None or cursor - best > self.block:
+            return None, {}
+        return best, self.recent[best]
+
+    def _nearest_on_chain(self, start: int, cursor: int) -> tuple[int, PState]:
+        """The remembered state of chain `start` closest before (or at) `cursor`: a checkpoint or a
+        recent frontier's, else the start state at `start`."""
+        pos, state = start, self.predictor.start()
+        first = -(-start // self.interval) * self.interval
+        for p in range(cursor - cursor % self.interval, first - 1, -self.interval):
+            if p in self.checkpoints and self.chain_start(p) == start:
+                pos, state = p, self.checkpoints[p]
+                break
+        for p, frontier in self.recent.items():
+            if pos < p <= cursor and start in frontier:
+                pos, state = p, frontier[start]
         return pos, state
 
-    def remember(self, pos: int, state: PState) -> None:
-        self.recent[pos] = state
+    def _read_chain(self, state: PState, pos: int, end: int, cancelled: Cancelled | None) -> tuple[int, PState]:
+        """A chain's state at `end` from its `state` at `pos`; (where it stopped, state) if cancelled."""
+        step = self.predictor.step
+        for cid in self.predictor.vocab.encode(self.doc[pos:end]):
+            if cancelled is not None and cancelled():
+                return pos, state
+            nxt = state.next.get(cid) if state.next else None
+            state = nxt if nxt is not None else step(state, cid)
+            pos += 1
+        return pos, state
+
+    def _advance(self, frontier: Frontier, pos: int, cursor: int, cancelled: Cancelled | None) -> PState | None:
+        """Step every chain of `frontier` (the states at `pos`) to `cursor`, starting new chains at
+        block boundaries and dropping finished ones; returns the state at `cursor`."""
+        step = self.predictor.step
+        frontier = dict(frontier)
+        ids = self.predictor.vocab.encode(self.doc[pos:cursor])
+        for cid in ids:
+            if cancelled is not None and cancelled():
+                self._remember(pos, frontier)  # the next request goes on from here
+                return None
+            for start, state in frontier.items():
+                nxt = state.next.get(cid) if state.next else None
+                frontier[start] = nxt if nxt is not None else step(state, cid)
+            pos += 1
+            if pos % self.block == 0 and self.window is not None:
+                frontier[pos] = self.predictor.start()
+            first = self.chain_start(pos)
+            for start in [s for s in frontier if s < first]:
+                del frontier[start]
+            if pos % self.interval == 0 and pos not in self.checkpoints and first in frontier:
+                self.checkpoints[pos] = frontier[first].bare()
+        active = self.chain_start(cursor)
+        if active not in frontier:  # a frontier that came from a jump lacks the chain now needed
+            reached, state = self._read_chain(self.predictor.start(), active, cursor, cancelled)
+            self._remember(cursor, frontier)
+            if reached < cursor:
+                return None
+            frontier[active] = state
+        self._thin()
+        state = frontier[active]
+        if self.checkpoints.get(cursor) is state:
+            state = frontier[active] = state.bare()  # decoding memoises on it: keep checkpoints lean
+        self._remember(cursor, frontier)
+        return state
+
+    def _remember(self, pos: int, frontier: Frontier) -> None:
+        self.recent[pos] = frontier
         self.recent.move_to_end(pos)
         while len(self.recent) > self.recent_size:
             self.recent.popitem(last=False)
-
-    def read(self, text: str, cursor: int, cancelled: Cancelled | None) -> PState | None:
-        """The state after text[:cursor] (None if cancelled first); `text` must have been matched."""
-        pos, state = self.nearest(cursor)
-        step = self.predictor.step
-        known = len(self.doc)
-        try:
-            for cid in self.predictor.vocab.encode(text[pos:cursor]):
-                if cancelled is not None and cancelled():
-                    self.remember(pos, state)  # the next request goes on from here
-                    return None
-                nxt = state.next.get(cid) if state.next else None
-                state = nxt if nxt is not None else step(state, cid)
-                pos += 1
-                if pos > known and pos % self.interval == 0:
-                    self.checkpoints[pos] = state.bare()
-        finally:
-            if pos > known:
-                self.doc = text[:pos]
-                for follower in self.followers:
-                    follower.read(self.doc)
-                self._thin()
-        if self.checkpoints.get(cursor) is state:
-            state = state.bare()  # decoding memoises on it: keep checkpoints lean
-        self.remember(cursor, state)
-        return state
 
     def _thin(self) -> None:
         while len(self.checkpoints) > self.max_checkpoints:

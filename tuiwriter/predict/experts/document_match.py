@@ -20,8 +20,10 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 
+import numpy as np
 import torch
 
+from tuiwriter.predict.doc_text import DocText
 from tuiwriter.predict.experts import Opinion
 from tuiwriter.text.prefix import common_prefix_len
 from tuiwriter.text.vocab import Vocab
@@ -29,6 +31,8 @@ from tuiwriter.text.vocab import Vocab
 MIN_MATCH = 4  # shorter matches predict little better than the model
 MAX_MATCH = 48  # longer matches are no more telling, and cost compares
 CANDIDATES = 16  # the most recent earlier places with a MIN_MATCH match that are compared
+REBUILD_CHARS = 8192  # new text longer than this is indexed at C speed, not character by character
+DICT_MAX = 1 << 18  # positions typed into the dictionary before it is folded into the static index
 
 # (shortest match length, trust), longest first; fitted as the module docstring says.
 TRUST = ((20, 0.69), (12, 0.51), (8, 0.42), (6, 0.18), (4, 0.11))
@@ -42,52 +46,148 @@ def trust(length: int) -> float:
     return 0.0
 
 
-class DocumentIndex:
-    """Where each MIN_MATCH-character string occurs in `text`, kept in step with a growing or
-    shrinking document (positions of the character that follows each occurrence, ascending)."""
+class StaticIndex:
+    """Where each MIN_MATCH-character string occurs in a snapshot of the document, built at C speed
+    (numpy) and kept in 4 bytes a character: the snapshot's positions sorted by (bucket of a hash of
+    the MIN_MATCH characters before them, position), and each bucket's first row. A bucket may hold
+    other strings with the same hash: callers check the characters."""
 
-    def __init__(self) -> None:
-        self.text = ""
-        self._after: dict[str, array] = {}  # 8 bytes a position, not a Python int's 36
+    BUCKET_BITS = 20
+
+    def __init__(self, text: str) -> None:
+        self.length = len(text)
+        self.bits = self.BUCKET_BITS
+        try:
+            codes = np.frombuffer(text.encode("latin-1"), dtype=np.uint8).astype(np.uint32)
+        except UnicodeEncodeError:
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        n = len(codes)
+        if n <= MIN_MATCH:
+            self.positions = np.zeros(0, dtype=np.int64)
+            self.starts = np.zeros((1 << self.bits) + 1, dtype=np.int64)
+            return
+        key = np.zeros(n - MIN_MATCH, dtype=np.uint32)
+        for k, mult in enumerate((0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F)):
+            key += codes[k: n - MIN_MATCH + k] * np.uint32(mult)
+        buckets = (key >> np.uint32(32 - self.bits)).astype(np.uint64)
+        del key, codes
+        ordered = np.sort((buckets << np.uint64(32)) | np.arange(MIN_MATCH, n, dtype=np.uint64))
+        del buckets
+        self.positions = (ordered & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        self.starts = np.searchsorted(ordered >> np.uint64(32), np.arange((1 << self.bits) + 1, dtype=np.uint64))
+
+    def bucket(self, key: str) -> int:
+        """The bucket of a MIN_MATCH-character string, as the build computes it."""
+        try:
+            codes = key.encode("latin-1")
+        except UnicodeEncodeError:
+            codes = [ord(c) for c in key]
+        h = 0
+        for c, mult in zip(codes, (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F)):
+            h = (h + c * mult) & 0xFFFFFFFF
+        return h >> (32 - self.bits)
+
+    def before(self, key: str, limit: int) -> np.ndarray:
+        """Positions p < limit in the bucket of `key`, ascending."""
+        b = self.bucket(key)
+        lo, hi = int(self.starts[b]), int(self.starts[b + 1])
+        places = self.positions[lo:hi]
+        return places[: int(np.searchsorted(places, limit))]
+
+
+class DocumentIndex:
+    """Where each MIN_MATCH-character string occurs in the text read so far (positions of the
+    character that follows each occurrence), kept in step with a growing or shrinking document.
+
+    A long stretch of new text (opening a document, a jump past what was read) goes into a
+    `StaticIndex` built at C speed; typing goes into a small dictionary; an edit far back only
+    lowers the static part's limit. Either way `predict` sees exactly the occurrences before the
+    cursor, so its answer does not depend on how the index was built.
+    """
+
+    def __init__(self, text: DocText | None = None) -> None:
+        self.text = text if text is not None else DocText()
+        self.indexed = 0  # entries exist for every position MIN_MATCH <= p < indexed
+        self._static: StaticIndex | None = None
+        self._static_end = 0  # static entries below this are still the document's
+        self._after: dict[str, array] = {}  # positions >= _static_end, 8 bytes each
 
     def truncate(self, n: int) -> None:
-        """Forget text[n:] (the document changed there)."""
-        for p in range(len(self.text) - 1, max(MIN_MATCH, n) - 1, -1):
-            self._after[self.text[p - MIN_MATCH:p]].pop()
-        self.text = self.text[:n]
+        """Forget positions n and later (the document changed at n). Call it before `text` is cut:
+        the dictionary's keys are read from the text being forgotten."""
+        if n >= self.indexed:
+            return
+        if n <= self._static_end:
+            self._static_end = n
+            self._after.clear()
+        else:
+            text = self.text
+            for p in range(self.indexed - 1, max(MIN_MATCH, n) - 1, -1):
+                self._after[text[p - MIN_MATCH:p]].pop()
+        self.indexed = n
 
-    def extend(self, text: str) -> None:
-        """`text` starts with the indexed text and may go on: index what is new."""
-        old = len(self.text)
-        self.text = text
-        for p in range(max(MIN_MATCH, old), len(text)):
-            places = self._after.get(text[p - MIN_MATCH:p])
+    def extend(self, text: DocText | str | None = None) -> None:
+        """Index what the text gained since the last call (`text`: the same text, grown)."""
+        if text is not None:
+            self.text = DocText(text) if isinstance(text, str) else text
+        end = len(self.text)
+        start = max(MIN_MATCH, self.indexed)
+        if end - start > REBUILD_CHARS or end - self._static_end > DICT_MAX:
+            self._static = StaticIndex(self.text.compact())
+            self._static_end = self.indexed = self._static.length
+            self._after.clear()
+            return
+        chunk = self.text[start - MIN_MATCH:end]
+        after = self._after
+        for p in range(start, end):
+            key = chunk[p - start:p - start + MIN_MATCH]
+            places = after.get(key)
             if places is None:
-                places = self._after[text[p - MIN_MATCH:p]] = array("q")
+                places = after[key] = array("q")
             places.append(p)
+        self.indexed = max(self.indexed, end)
+
+    def _recent(self, key: str, end: int) -> list[int]:
+        """The CANDIDATES most recent positions p < end whose MIN_MATCH characters before are `key`."""
+        found: list[int] = []
+        places = self._after.get(key)
+        if places:
+            stop = bisect_left(places, end)
+            found.extend(reversed(places[max(0, stop - CANDIDATES):stop]))
+        if len(found) < CANDIDATES and self._static is not None:
+            text = self.text
+            older = self._static.before(key, min(end, self._static_end))
+            i = len(older)
+            while i > 0 and len(found) < CANDIDATES:
+                batch = older[max(0, i - 2 * CANDIDATES):i].tolist()
+                i -= len(batch)
+                for p in reversed(batch):
+                    if text[p - MIN_MATCH:p] == key:
+                        found.append(p)
+                        if len(found) == CANDIDATES:
+                            break
+        return found
 
     def predict(self, end: int, extra: str = "") -> tuple[str, int] | None:
         """(character, match length) for the text text[:end] + extra, from the earlier place in
         text[:end] with the longest match (the most recent of equals), or None when no place
         matches MIN_MATCH characters. `end` must not exceed the indexed text."""
-        context = self.text[max(0, end - MAX_MATCH):end] + extra
+        text = self.text
+        context = text[max(0, end - MAX_MATCH):end] + extra
         context = context[-MAX_MATCH:]
         if len(context) < MIN_MATCH:
             return None
-        places = self._after.get(context[-MIN_MATCH:])
-        if not places:
-            return None
-        stop = bisect_left(places, end)
         best_len, best_at = 0, -1
-        for p in reversed(places[max(0, stop - CANDIDATES):stop]):
-            length = common_prefix_len(context[::-1], self.text[max(0, p - MAX_MATCH):p][::-1])
+        reversed_context = context[::-1]
+        for p in self._recent(context[-MIN_MATCH:], end):
+            length = common_prefix_len(reversed_context, text[max(0, p - MAX_MATCH):p][::-1])
             if length > best_len:
                 best_len, best_at = length, p
                 if length == len(context):
                     break
         if best_at < 0:
             return None
-        return self.text[best_at], best_len
+        return text[best_at], best_len
 
 
 class DocumentMatchExpert:
@@ -100,10 +200,10 @@ class DocumentMatchExpert:
     def forget_after(self, n: int) -> None:
         self.index.truncate(n)
 
-    def read(self, doc: str) -> None:
+    def read(self, doc: DocText) -> None:
         self.index.extend(doc)
 
-    def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
+    def opinion(self, doc: DocText, cursor: int, extra: str) -> Opinion | None:
         seen = self.index.predict(cursor, extra)
         if seen is None:
             return None
