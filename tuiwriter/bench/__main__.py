@@ -7,7 +7,7 @@ import argparse
 
 import torch
 
-from tuiwriter.bench.fit import fit_memory, fit_trust, tune, window_sweep
+from tuiwriter.bench.fit import fit_memory, fit_trust, long_document, tune, window_sweep
 from tuiwriter.bench.speed import engine_latency, step_costs
 from tuiwriter.lm.model import SIZES
 
@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window-sweep", nargs="+", metavar=("MODEL", "FILE"),
                         help="bits/char and ksr of the window rules in --rules (W/B ...) against reading from the "
                              "document start, on the first --chars characters of each FILE")
+    parser.add_argument("--long-document", nargs=2, metavar=("MODEL", "FILE"),
+                        help="open FILE, type its last --typed characters at its end, jump anywhere every --jump-every")
+    parser.add_argument("--typed", type=int, default=2000)
+    parser.add_argument("--jump-every", type=int, default=10)
     parser.add_argument("--rules", nargs="+", default=["64/16", "96/32", "128/32"], metavar="W/B")
     parser.add_argument("--no-document-match", action="store_true",
                         help="with --tune: the LSTM alone, without the document match")
@@ -43,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.fit_memory:
         fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
+        return 0
+    if args.long_document:
+        long_document(args.long_document[0], args.long_document[1], args.typed, args.jump_every)
         return 0
     if args.window_sweep:
         if len(args.window_sweep) < 2:

@@ -93,17 +93,49 @@ def _timed(engine: Engine, doc: str, cursor: int, stop_after_first: bool = False
     return "".join(out), ((first or end) - start) * 1e3, (end - start) * 1e3
 
 
+class GrowingText:
+    """The simulated writer's document as the editor hands it to the engine (a `TextSnapshot`):
+    text[:length] of a text that only grows, so what changed is known from the version, not by
+    comparing the text, and no copy of a long document is made per key."""
+
+    def __init__(self, text: str, length: int, lengths: list[int]) -> None:
+        self.text, self.length, self.lengths = text, length, lengths
+        self.version = len(lengths) - 1
+
+    @classmethod
+    def opened(cls, text: str, length: int) -> "GrowingText":
+        return cls(text, length, [length])
+
+    def grown(self, length: int) -> "GrowingText":
+        self.lengths.append(length)
+        return GrowingText(self.text, length, self.lengths)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: slice) -> str:
+        start, stop, _ = index.indices(self.length)
+        return self.text[start:stop]
+
+    def unchanged_before(self, version: int) -> int:
+        return self.lengths[version] if 0 <= version < len(self.lengths) else 0
+
+
 def simulate(engine: Engine, text: str, tally: Tally, on_advance: Callable[[int], None] | None = None,
-             jump_seed: int = 0) -> None:
-    """Type `text` as the SPEC's simulated writer, adding to `tally`."""
+             jump_seed: int = 0, start: int = 0, jump_every: int = JUMP_EVERY) -> None:
+    """Type `text` as the SPEC's simulated writer, adding to `tally`; with `start`, the document
+    already holds text[:start] (opened, and read by the engine while the editor was idle) and the
+    writer types the rest at its end. A jump probe every `jump_every` typed characters."""
     rng = random.Random(jump_seed)
     n = len(text)
-    pos = 0
-    doc = ""
+    pos = start
+    doc = GrowingText.opened(text, start)
+    if start:
+        engine.prepare(doc)
     ghost: str | None = None  # what the editor shows; None: ask the engine
     typed = False  # whether the last action typed a character (for keystroke latency)
     taken = False  # whether the writer took any of the current suggestion
-    next_jump = JUMP_AFTER
+    next_jump = max(JUMP_AFTER, start + jump_every)
     while pos < n:
         if ghost is None:
             ghost, first_ms, full_ms = _timed(engine, doc, pos)
@@ -117,20 +149,20 @@ def simulate(engine: Engine, text: str, tally: Tally, on_advance: Callable[[int]
         if pos >= next_jump:
             target = rng.randrange(0, pos - JUMP_MIN_DISTANCE)
             tally.jump_ms.append(_timed(engine, doc, target, stop_after_first=True)[1])
-            next_jump += JUMP_EVERY
+            next_jump += jump_every
         step, ghost, typed, took = _writer_action(text, pos, ghost)
         if took and not taken:
             tally.accepted += 1
             taken = True
         tally.keys += 1
-        doc = text[: pos + step]
+        doc = doc.grown(pos + step)
         for p in range(pos, pos + step):
             logp = engine.next_char_log_probs(doc, p)
             tally.bits -= float(logp[engine.vocab.id_of(text[p])]) * LOG2E
         pos += step
         if on_advance:
             on_advance(step)
-    tally.chars += n
+    tally.chars += n - start
 
 
 def _writer_action(text: str, pos: int, ghost: str) -> tuple[int, str | None, bool, bool]:
@@ -146,6 +178,7 @@ def _writer_action(text: str, pos: int, ghost: str) -> tuple[int, str | None, bo
 def read_texts(files: list[str], fold: dict[str, str], max_chars: int | None) -> list[tuple[str, str]]:
     """(name, text) per file, folded, capped to `max_chars` in total; OSError on a bad file."""
     texts: list[tuple[str, str]] = []
+    table = str.maketrans({k: v for k, v in fold.items() if len(k) == 1})
     budget = max_chars if max_chars is not None else math.inf
     for name in files:
         path = Path(name)
@@ -159,7 +192,7 @@ def read_texts(files: list[str], fold: dict[str, str], max_chars: int | None) ->
             raise OSError(f"not UTF-8 text: {name}") from None
         except OSError as exc:
             raise OSError(f"cannot read {name}: {exc.strerror}") from None
-        text = "".join(fold.get(c, c) for c in raw)
+        text = raw.translate(table)
         if budget < len(text):
             text = text[: int(budget)]
         if text:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from tuiwriter.bench.evaluate import Tally, read_texts, simulate
+from tuiwriter.bench.evaluate import GrowingText, Tally, read_texts, simulate
 from tuiwriter.predict.engine import Engine
 from tuiwriter.predict.experts import corpus_memory, document_match
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory
@@ -51,6 +51,28 @@ def window_sweep(model: str, paths: list[str], chars: int, rules: list[tuple[int
             print(f"  {path.rsplit('/', 1)[-1][:28]:28} {label:22} bpc {r['bpc']:.4f} ({r['bpc'] - base['bpc']:+.4f})  "
                   f"ksr {100 * r['ksr']:.2f} % ({100 * (r['ksr'] - base['ksr']):+.2f})  "
                   f"jump p50/p99 {r['latency_ms']['jump_p50']:.1f}/{r['latency_ms']['jump_p99']:.1f} ms", flush=True)
+
+
+def long_document(model: str, path: str, typed: int, jump_every: int) -> None:
+    """The editor on a long document: open `path` (its text, folded), let the engine read it as the
+    idle editor does, then type its last `typed` characters at the end as the simulated writer,
+    probing a jump to a random earlier place every `jump_every` characters."""
+    import time
+
+    engine = Engine.load(model)
+    text = read_texts([path], engine.vocab.fold, None)[0][1]
+    start = len(text) - typed
+    tally = Tally()
+    began = time.perf_counter()
+    engine.prepare(GrowingText.opened(text, start))
+    opened = time.perf_counter() - began
+    simulate(engine, text, tally, start=start, jump_every=jump_every)
+    r = tally.summary(engine.name)
+    lat = r["latency_ms"]
+    print(f"{model} on {path}: {len(text):,} characters, the last {typed:,} typed; reading it at open: {opened:.2f} s")
+    print(f"  bpc {r['bpc']:.4f}  ksr {100 * r['ksr']:.2f} %  keystroke p50/p99 {lat['keystroke_p50']:.2f}/"
+          f"{lat['keystroke_p99']:.2f} ms  full {lat['full_p50']:.2f}/{lat['full_p99']:.2f} ms  "
+          f"jump {lat['jump_p50']:.2f}/{lat['jump_p99']:.2f} ms ({len(tally.jump_ms)} jumps)", flush=True)
 
 
 def best_trust(data: list[tuple[float, float]], steps: int) -> float:
