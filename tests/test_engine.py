@@ -442,3 +442,34 @@ def test_no_character_is_delivered_for_a_stale_position(ck, start, history, take
         version["now"] += 1
         for old in open_streams:
             assert list(old) == []  # stale: nothing more, even when resumed later
+
+
+# -- secrets -----------------------------------------------------------------------------------
+
+SECRETS = {  # the start a person types, and what an old model (or memory) would complete
+    "AWS key": ("aws_key_id AKIA", "IOSFODNN7EXAMPLE"),
+    "GitHub token": ("export GH=ghp_", "Zq7Lk2Vx9Tb4Nw8Rc1Md6Hy3Pf5Js0Ga2Ue7"),
+    "password": ("password: ", "hunter2"),
+    "private key": ("-----BEGIN RSA PRIVATE KEY-----\n", "MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"),
+}
+
+
+def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck):
+    """An old model's memory holds secrets verbatim: typing the start of each, the ghost never
+    brings the rest; with the guard off the same engine would (so the test can fail)."""
+    ck.memory = "\n".join(f"{start}{rest}\nmore notes here.\n" for start, rest in SECRETS.values()) * 20
+    guarded = Engine(ck, SuggestConfig(min_confidence=0.0))
+    unguarded = Engine(ck, SuggestConfig(min_confidence=0.0, secret_guard=False))
+    for name, (start, rest) in SECRETS.items():
+        text = f"{start}{rest}\nSome notes.\n{start}"  # typed once already: the document match copies it too
+        assert suggestion(unguarded, text)[:4] == rest[:4], name  # what the memory would have shown
+        for typed in range(0, 6):  # typing on into the secret, the ghost keeps none of the rest
+            ghost = suggestion(guarded, text + rest[:typed])
+            assert rest[typed:typed + 3] not in ghost or not ghost, (name, typed, ghost)
+
+
+def test_the_guard_judges_each_word_whole_before_it_shows(ck):
+    assert suggestion(scripted(ck, "AKIAIOSFODNN7EXAMPLE then words"), "") == ""
+    assert list(scripted(ck, "plain words. Next").suggest("", 0)) == list("plain words. ")  # whole words show
+    assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.5), "") == "abcdef"  # cut short: still shown
+    assert list(scripted(ck, "plain words. Next", secret_guard=False).suggest("", 0))[:2] == ["p", "l"]

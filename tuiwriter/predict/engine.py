@@ -12,7 +12,7 @@ suggestion, and going back to an earlier sample, cost no model step.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -25,8 +25,10 @@ from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
 from tuiwriter.predict.predictor import FusedRNN, Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
+from tuiwriter.text.secrets import find_secrets
 
 Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
+SECRET_CONTEXT = 512  # characters before the cursor the secret guard looks at with a suggestion
 
 
 class Engine:
@@ -112,8 +114,20 @@ class Engine:
         yield from self._decode(state, cursor, sample, cancelled)
 
     def _decode(self, state: PState, cursor: int, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
+        guard = self._secret_guard(cursor) if self.config.secret_guard else None
         return decode(state, self._advance, lambda s, decoded: self._log_probs(s, cursor, decoded),
-                      self.vocab.chars, self._newline, self.config, sample, cancelled)
+                      self.vocab.chars, self._newline, self.config, sample, cancelled, guard)
+
+    def _secret_guard(self, cursor: int) -> Callable[[str], bool]:
+        """Whether the text before the cursor plus a suggestion holds a secret-looking span that
+        reaches into the suggestion (`text.secrets`): a person typing the start of a key never
+        sees the rest of it, whatever the model or its memory learnt."""
+        context = self._cache.doc[max(0, cursor - SECRET_CONTEXT):cursor]
+
+        def reaches(decoded: str) -> bool:
+            return any(span.end > len(context) for span in find_secrets(context + decoded))
+
+        return reaches
 
     def _advance(self, state: PState, cid: int) -> PState:
         """One decoding step, memoised on the state so it is never computed twice."""

@@ -14,6 +14,13 @@ draws it as a glyph) and never starts one, after the space that follows a senten
 dropped). No suggestion of a single character (accepting it would cost the key that typing it
 costs).
 
+No secrets: a model trained before secrets were scrubbed from its corpus (or a memory holding one)
+could complete an API key the person starts typing. `decode` takes a `guard` that says whether
+the text before the cursor plus the characters decoded so far hold a secret-looking span that
+reaches into the suggestion (`text.secrets.find_secrets`); the suggestion ends before anything
+such is shown. With a guard every word is held back until it is complete (the ghost streams word
+by word), so a token is judged whole before any of it shows.
+
 Resamples (sample=k>0) are alternatives the person asked for, so they always show something:
 at temperature 0 the k-th next-best first character (newline excluded) followed by the most
 likely continuation; above 0 a draw seeded with k. Their confidence is measured after the first
@@ -52,6 +59,7 @@ class SuggestConfig:
     word_confidence: float = DEFAULT_WORD_CONFIDENCE  # to add each further word
     document_match: bool = True  # mix in what followed the same text earlier in the document
     corpus_memory: bool = True  # mix in what followed it in the text the model was trained on
+    secret_guard: bool = True  # never show a secret-looking span (see `decode`)
 
 
 def consume(ghost: str, typed: str) -> str | None:
@@ -89,10 +97,11 @@ def choose(logp: torch.Tensor, config: SuggestConfig, sample: int, first: bool, 
 
 def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str], torch.Tensor],
            chars: str, newline: int, config: SuggestConfig, sample: int = 0,
-           cancelled: Cancelled | None = None) -> Iterator[str]:
+           cancelled: Cancelled | None = None, guard: Callable[[str], bool] | None = None) -> Iterator[str]:
     """Yield the suggestion's characters as they are decoded from `state` (the state after the
     text before the cursor). `log_probs(state, decoded)` is the next-character distribution after
-    the characters decoded so far; `advance(state, id)` the state after one more."""
+    the characters decoded so far; `advance(state, id)` the state after one more; `guard(decoded)`
+    is true when a secret-looking span reaches into `decoded` (nothing more is shown then)."""
     cfg = config
     generator = torch.Generator().manual_seed(sample) if cfg.temperature > 0 else None
     first = True  # decoding the first word: streamed as it comes
@@ -105,6 +114,7 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
     min_chars = min(MIN_CHARS, cfg.max_chars) if sample == 0 else 1
     held: list[str] = []
     decoded = ""
+    accepted = 0  # characters of `decoded` that passed the confidence tests
     cid = 0
     for j in range(cfg.max_chars):
         if j > 0:
@@ -124,11 +134,15 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
         if ch == "\n" and not content:
             return  # spaces, then the line ends: no trailing spaces for Tab to leave behind
         held.append(ch)
+        accepted = len(decoded)
         word_end = ch == "\n" or (ch in SPACES and content)  # the space after a word is its own
         content = content or ch not in BREAKS
         sentence_end = ended
         ended = ch in SENTENCE_END or (ended and ch in CLOSERS)
-        if (first and content and j + 1 >= min_chars) or word_end:  # blanks wait for content
+        streams = first and content and j + 1 >= min_chars and guard is None
+        if streams or word_end:  # blanks wait for content
+            if guard is not None and guard(decoded):
+                return
             for out in held:
                 if cancelled is not None and cancelled():
                     return
@@ -140,3 +154,5 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
             first, confidence, content = False, 1.0, False
     if first and not content and len(held) >= min_chars:
         yield from held  # only blanks before the model grew unsure: an indent worth a Tab
+    elif first and content and guard is not None and accepted >= min_chars and not guard(decoded[:accepted]):
+        yield from held  # a first word, held back, that the cap or the model's doubt cut short
