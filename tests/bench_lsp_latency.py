@@ -165,10 +165,10 @@ async def record_session(model: str, env: dict[str, str], path: Path) -> None:
     """A short real session, as JSON both ways: typing, suggestions, a cancel, shutdown."""
     transcript = Transcript()
     client = await start(model, env, transcript)
-    uri = "file:///notes/harbour.md"
-    first = "I walked down to the harbour and "
+    uri = "file:///notes/garden.md"
+    first = "She opened the door and walked into the "
     client.text_document_did_open(t.DidOpenTextDocumentParams(t.TextDocumentItem(uri, "markdown", 1, first)))
-    for i, ch in enumerate("the"):
+    for i, ch in enumerate("gar"):
         client.text_document_did_change(change(uri, i + 2, 0, len(first) + i, ch))
         await client.text_document_inline_completion_async(ask(uri, 0, len(first) + i + 1))
     await client.text_document_inline_completion_async(

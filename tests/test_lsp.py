@@ -321,7 +321,6 @@ async def test_a_model_that_fails_to_load_leaves_a_server_that_serves_and_can_sw
                                                                                 [str(garbage)]))
         assert await suggest(client, uri, 0, len(PROMPT)) == expected(engine, PROMPT, len(PROMPT))
         await client.shutdown_session()
-        assert client._server.returncode == 0
     finally:
         await client.stop()
 
