@@ -24,7 +24,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcRequestCancelled
-from pygls.workspace import TextDocument
+from pygls.workspace import PositionCodec, TextDocument
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.conftest import tiny_text
@@ -410,6 +410,9 @@ def test_positions_are_client_units_and_must_lie_in_the_document():
     assert documents.offset_at(doc, pos(3, 1)) is None
     assert documents.offset_at(doc, pos(4, 0)) is None
     assert documents.offset_at(TextDocument("file:///e.md", ""), pos(0, 0)) == 0
+    utf8 = TextDocument("file:///u.md", "café 😀 x", position_codec=PositionCodec(t.PositionEncodingKind.Utf8))
+    assert documents.offset_at(utf8, pos(0, 6)) == 5  # Neovim offers UTF-8 first: "é" is 2 bytes
+    assert documents.offset_at(utf8, pos(0, 11)) == 7
     assert documents.offset_at(TextDocument("file:///n.md", "no break"), pos(1, 0)) is None
 
 
