@@ -33,6 +33,11 @@ class OpenDocument:
     _model: SharedModel | None = field(default=None, repr=False)
     prepared: bool = False  # the engine has read the whole document once
 
+    def read_through(self, model: SharedModel) -> bool:
+        """This document's engine for `model` has read all of it once (read on any thread: a
+        stale answer only costs a read-ahead job that finds nothing to do)."""
+        return self._model is model and self.prepared
+
     def engine(self, model: SharedModel) -> Engine:
         """This document's engine for `model` (a new one, with an empty cache, after a switch)."""
         if self._engine is None or self._model is not model:

@@ -201,8 +201,8 @@ class TuiwriterServer(LanguageServer):
         once (as the editor does), so the first suggestion after a jump far down is quick. Any
         request preempts it; what was read is kept, and the next idle moment goes on."""
         doc, model = self._active, self.model
-        if doc is None or model is None:
-            return
+        if doc is None or model is None or doc.read_through(model):
+            return  # (the usual case while typing: no job, no thread to wake)
         text, version = doc.text.source, doc.text.version
 
         def cancelled() -> bool:
