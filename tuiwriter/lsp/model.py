@@ -38,12 +38,26 @@ class SharedModel:
     def name(self) -> str:
         return self.first.name
 
+    def warm_up(self) -> None:
+        """Ready the calling thread for model steps: one torch thread, and a throwaway
+        suggestion. torch keeps its thread count per native thread, seeded from a process-wide
+        default; a thread left at two runs each step's tanh as a two-thread team, which spins
+        (the first suggestion on such a thread took about 300 ms here, against 10 once set).
+        The first calls also cost tens of milliseconds, which the first keystroke should not."""
+        import torch
+
+        torch.set_num_threads(1)
+        "".join(self._sibling().suggest("The ", 4))
+
     def engine_for_document(self) -> Engine:
         """A fresh engine (empty state cache, its own document match) for one more document.
         Called on the inference thread only."""
         if not self._first_taken:
             self._first_taken = True
             return self.first
+        return self._sibling()
+
+    def _sibling(self) -> Engine:
         from tuiwriter.predict.engine import Engine
 
         # Without the remembered text the constructor skips building the corpus memory, and
@@ -76,7 +90,7 @@ def load(spec: str | None) -> tuple[SharedModel, str | None]:
     from tuiwriter.lm import store
     from tuiwriter.predict.engine import Engine
 
-    torch.set_num_threads(1)  # a character step is too small to split; `tuiwriter eval` measures on one too
+    torch.set_num_threads(1)  # a character step is too small to split (see `SharedModel.warm_up`)
     current, warning = settings_module.load()
     spec = spec or current.model
     ckpt = store.load(spec)

@@ -122,6 +122,7 @@ class TuiwriterServer(LanguageServer):
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0]
                 loop.call_soon_threadsafe(self._model_failed, seq, spec, reason, done)
                 return
+            loaded.warm_up()  # torch's first step in the process, here rather than in a keystroke's
             if warning:
                 log.warning("%s", warning)
             if remember:
@@ -135,6 +136,7 @@ class TuiwriterServer(LanguageServer):
         if seq == self._loads:
             self.model = loaded
             log.info("suggestions come from model %r", loaded.name)
+            self.inference.submit(loaded.warm_up)  # and the inference thread's first step
             self._read_ahead()
         done.set_result(loaded)
 
