@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import tuiwriter
 from tests.conftest import rewrite_metadata, tiny_text
 from tuiwriter.cli import main
 from tuiwriter.lm import checkpoint
@@ -192,6 +193,20 @@ def test_python_dash_m_and_help_work():
     out = subprocess.run([sys.executable, "-m", "tuiwriter", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "train" in out.stdout and "generate" in out.stdout
     assert "tuiwriter [FILE] [--model M]" in out.stdout  # the editor is the main command
+    assert "lsp" in out.stdout and "--version" in out.stdout
+
+
+def test_version_prints_the_version_instead_of_opening_the_editor():
+    out = subprocess.run([sys.executable, "-m", "tuiwriter", "--version"], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, f"tuiwriter {tuiwriter.__version__}\n", "")
+
+
+def test_lsp_without_pygls_names_what_to_install(capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pygls" else real(name, *a))
+    assert "pip install 'pygls" in _one_line_error(capsys, ["lsp"], code=1)
 
 
 def test_a_resumed_run_that_does_not_improve_keeps_the_earlier_model(capsys, notes):

@@ -12,11 +12,13 @@ import argparse
 import os
 import sys
 
-from tuiwriter.cli import edit, evaluate, generate, models, train
+from tuiwriter import __version__
+from tuiwriter.cli import edit, evaluate, generate, lsp, models, train
 from tuiwriter.cli.args import Parser, UsageError
 
-COMMANDS = (edit, train, generate, evaluate, models)
-USAGE = "tuiwriter [FILE] [--model M]\n       tuiwriter {train,generate,eval,models} ..."
+COMMANDS = (edit, train, generate, evaluate, models, lsp)
+USAGE = ("tuiwriter [FILE] [--model M]\n       tuiwriter {train,generate,eval,models,lsp} ...\n"
+         "       tuiwriter --version")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
                epilog="With no command, tuiwriter opens the editor on FILE (created on first save) or "
                       "on an untitled buffer; --model picks the model (a name, 'default' or a checkpoint "
                       "path). `tuiwriter COMMAND --help` explains each command.")
+    p.add_argument("--version", action="version", version=f"tuiwriter {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND", prog="tuiwriter")
     for command in COMMANDS:
         command.add_parser(sub)
@@ -32,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _route(argv: list[str]) -> list[str]:
     """The editor needs no command word: `tuiwriter notes.md` is `tuiwriter edit notes.md`."""
-    if argv[:1] in (["-h"], ["--help"]) or (argv and argv[0] in build_names()):
+    if argv[:1] in (["-h"], ["--help"], ["--version"]) or (argv and argv[0] in build_names()):
         return argv
     return ["edit", *argv]
 
