@@ -147,11 +147,11 @@ def engine_latency(model: str, text: str) -> tuple[list[float], int]:
     import torch
 
     from tuiwriter import settings
-    from tuiwriter.lsp.model import suggest_config
     from tuiwriter.predict.engine import Engine
+    from tuiwriter.predict.policy import SuggestConfig
 
     torch.set_num_threads(1)
-    engine = Engine.load(model, suggest_config(settings.load()[0]))
+    engine = Engine.load(model, SuggestConfig.from_settings(settings.load()[0]))
     times, shown = [], 0
     for i in range(1, len(text) + 1):
         began = time.perf_counter()

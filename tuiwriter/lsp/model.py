@@ -15,8 +15,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tuiwriter.settings import Settings
-
 if TYPE_CHECKING:
     from tuiwriter.lm.checkpoint import Checkpoint
     from tuiwriter.predict.engine import Engine
@@ -58,26 +56,7 @@ class SharedModel:
         return self._sibling()
 
     def _sibling(self) -> Engine:
-        from tuiwriter.predict.engine import Engine
-
-        # Without the remembered text the constructor skips building the corpus memory, and
-        # with a predictor it skips copying the weights; the first engine's memory is put back
-        # in the place the constructor gives it, first in the mixture.
-        bare = dataclasses.replace(self.checkpoint, memory="")
-        engine = Engine(bare, dataclasses.replace(self.config), name=self.name, predictor=self.first.predictor)
-        engine.experts[:0] = [pair for pair in self.first.experts if pair[0] == "corpus_memory"]
-        return engine
-
-
-def suggest_config(settings: Settings) -> SuggestConfig:
-    """The editor's suggestion policy with the person's config.toml applied (temperature,
-    length cap, confidence threshold)."""
-    from tuiwriter.predict.policy import SuggestConfig
-
-    config = SuggestConfig(max_chars=settings.max_suggestion_chars, temperature=settings.temperature)
-    if settings.min_confidence > 0:
-        config.min_confidence = settings.min_confidence
-    return config
+        return self.first.sibling()
 
 
 def load(spec: str | None) -> tuple[SharedModel, str | None]:
@@ -94,6 +73,8 @@ def load(spec: str | None) -> tuple[SharedModel, str | None]:
     current, warning = settings_module.load()
     spec = spec or current.model
     ckpt = store.load(spec)
-    config = suggest_config(current)
+    from tuiwriter.predict.policy import SuggestConfig
+
+    config = SuggestConfig.from_settings(current)
     first = Engine(ckpt, dataclasses.replace(config), name=spec)
     return SharedModel(spec, ckpt, config, first), warning

@@ -11,6 +11,8 @@ suggestion, and going back to an earlier sample, cost no model step.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -42,7 +44,9 @@ class Engine:
         self.config = config or SuggestConfig()
         self.vocab = ckpt.vocab
         self.predictor = predictor or FusedRNN(ckpt.build_model(), ckpt.vocab)
-        self._cache = StateCache(self.predictor, interval, max_checkpoints, recent=16, window=window, block=block)
+        self._cache_options = dict(interval=interval, max_checkpoints=max_checkpoints, recent=16, window=window,
+                                   block=block)
+        self._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         self._newline = self.vocab.id_of("\n")
         # (the SuggestConfig switch that turns it on, the expert), in the order they are mixed in
         self.experts: list[tuple[str, Expert]] = []
@@ -50,6 +54,16 @@ class Engine:
             self.experts.append(("corpus_memory", CorpusMemoryExpert.remembering(ckpt.memory, self.vocab)))
         self.experts.append(("document_match", DocumentMatchExpert(self.vocab)))
         self._cache.followers = [expert for _, expert in self.experts]
+
+    def sibling(self) -> "Engine":
+        """An engine for one more document (the language server keeps one per open file): the same
+        predictor and memories, shared and read-only, with its own state cache and document match."""
+        other = copy.copy(self)
+        other.config = dataclasses.replace(self.config)
+        other._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
+        other.experts = [(switch, expert.for_another_document()) for switch, expert in self.experts]
+        other._cache.followers = [expert for _, expert in other.experts]
+        return other
 
     @classmethod
     def load(cls, spec: str, config: SuggestConfig | None = None, **options: object) -> "Engine":

@@ -35,6 +35,8 @@ from typing import Callable, Iterator, TypeVar
 
 import torch
 
+from tuiwriter.settings import Settings
+
 # Chosen by measurement (`python -m tuiwriter.bench --tune default pg74_twain_tom_sawyer.txt
 # --chars 20000`, a held-out book): 0.1 saves within 0.3 points of the most keys (28.7 % vs 28.9 %
 # at 0.05) and a third of its ghosts are taken (29 % at 0.05).
@@ -60,6 +62,14 @@ class SuggestConfig:
     document_match: bool = True  # mix in what followed the same text earlier in the document
     corpus_memory: bool = True  # mix in what followed it in the text the model was trained on
     secret_guard: bool = True  # never show a secret-looking span (see `decode`)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SuggestConfig":
+        """The policy with the person's config.toml applied (length cap, temperature, threshold)."""
+        config = cls(max_chars=settings.max_suggestion_chars, temperature=settings.temperature)
+        if settings.min_confidence > 0:  # 0: the default threshold
+            config.min_confidence = settings.min_confidence
+        return config
 
 
 def consume(ghost: str, typed: str) -> str | None:

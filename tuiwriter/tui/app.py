@@ -182,11 +182,7 @@ class TuiwriterApp(App[None]):
             from tuiwriter.predict.engine import Engine
             from tuiwriter.predict.policy import SuggestConfig
 
-            config = SuggestConfig(max_chars=self.settings.max_suggestion_chars,
-                                   temperature=self.settings.temperature)
-            if self.settings.min_confidence > 0:
-                config.min_confidence = self.settings.min_confidence
-            engine = Engine.load(spec, config)
+            engine = Engine.load(spec, SuggestConfig.from_settings(self.settings))
         except Exception as exc:  # noqa: BLE001 - any failure is a message, never a crash
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self._from_loader(seq, self._model_failed, spec, reason)

@@ -33,3 +33,6 @@ class Expert(Protocol):
 
     def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
         """On the character after doc[:cursor] + extra (cursor <= the text read)."""
+
+    def for_another_document(self) -> "Expert":
+        """The expert for another document: what does not depend on the document is shared."""

@@ -147,6 +147,9 @@ class CorpusMemoryExpert:
         folded = vocab.fold_text(text)
         return cls(CorpusMemory(folded, vocab.encode(folded), len(vocab)), vocab)
 
+    def for_another_document(self) -> "CorpusMemoryExpert":
+        return self  # the remembered text is the same for every document, and only read
+
     def forget_after(self, n: int) -> None:
         """The remembered text does not change with the document."""
 

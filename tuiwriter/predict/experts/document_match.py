@@ -197,6 +197,9 @@ class DocumentMatchExpert:
         self.vocab = vocab
         self.index = DocumentIndex()  # always indexes exactly the text read
 
+    def for_another_document(self) -> "DocumentMatchExpert":
+        return DocumentMatchExpert(self.vocab)
+
     def forget_after(self, n: int) -> None:
         self.index.truncate(n)
 
