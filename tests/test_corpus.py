@@ -106,6 +106,14 @@ def test_secrets_are_excluded_by_name_and_removed_from_text_and_the_report_says_
     assert sorted(counted) == sorted(texts)  # the histogram counts the cleaned text only
 
 
+def test_a_file_that_is_nothing_but_secrets_is_excluded_whatever_its_name(tmp_path):
+    (tmp_path / "a.md").write_text(TEXT)
+    (tmp_path / "deploy-key.txt").write_text("-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n")
+    corpus = collect([tmp_path])
+    assert [f.path.name for f in corpus.files] == ["a.md"]
+    assert (tmp_path / "deploy-key.txt", "nothing but secrets") in corpus.excluded
+
+
 def test_the_report_lists_a_few_files_per_reason_then_counts(tmp_path):
     for i in range(14):
         (tmp_path / f"k{i:02d}.pem").write_text("x")
