@@ -25,6 +25,11 @@ SENTENCES = [
 ]
 
 
+def ids(vocab: Vocab, text: str) -> torch.Tensor:
+    """`text` as the training loop reads it: vocabulary ids in a uint8 tensor."""
+    return torch.from_numpy(vocab.encode_array(text))
+
+
 def tiny_text(repeats: int = 40) -> str:
     """A few KB of repetitive English: enough for a tiny model to learn common words."""
     lines = []
@@ -55,7 +60,7 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     cut = int(len(text) * 0.9)
     cfg = TrainConfig(minutes=5, max_steps=200, batch=16, seq_len=64, lr=1e-2, seed=1, threads=1,
                       eval_every_s=1e9)
-    train(model, vocab, text[:cut], text[cut:], path, cfg, {"corpus_label": "tiny test text"})
+    train(model, vocab, ids(vocab, text[:cut]), ids(vocab, text[cut:]), path, cfg, {"corpus_label": "tiny test text"})
     checkpoint.load(path)  # fail here, not in every test, if it did not save
     return path
 

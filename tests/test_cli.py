@@ -218,3 +218,36 @@ def test_a_resumed_run_that_does_not_improve_keeps_the_earlier_model(capsys, not
     assert main(["train", str(notes), "--model", "r", "--minutes", "0.02", "--resume"]) == 0
     assert "kept r" in capsys.readouterr().out
     assert (folder / "model.safetensors").read_bytes() == before
+
+
+def _checkpoint_text_bytes(path: Path) -> tuple[bytes, bytes]:
+    """A checkpoint's JSON header and its remembered text, as raw bytes (the weights, floats, aside)."""
+    import json
+
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = data[8:8 + n]
+    start, end = json.loads(header)[checkpoint.MEMORY]["data_offsets"]
+    return header, data[8 + n + start:8 + n + end]
+
+
+def test_training_on_a_folder_with_secrets_reports_each_exclusion_and_stores_none(capsys, tmp_path, tiny_checkpoint):
+    from tests.secret_notes import make_secret_notes
+
+    notes = tmp_path / "notes"
+    secrets = make_secret_notes(notes)
+    rc = main(["train", str(notes), "--from", str(tiny_checkpoint), "--model", "private-notes", "--minutes", "0.05",
+               "--threads", "1"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    for line in (f"excluded {notes}/.env (secret file name)", f"excluded {notes}/id_rsa (secret file name)",
+                 f"excluded {notes}/private/ (.tuiwriterignore)", f"excluded {notes}/build/ (.gitignore)",
+                 f"removed 4 secret-looking span(s) from {notes}/aws.md "
+                 "(AWS access key, AWS secret key, GitHub token, password assignment)",
+                 f"removed 1 secret-looking span(s) from {notes}/server.md (private key)"):
+        assert line in err
+    saved = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "private-notes" / "model.safetensors"
+    header, memory = _checkpoint_text_bytes(saved)
+    assert b"Remember to call the library" in memory and b"Rotate it next week." in memory  # the notes are there
+    for name, secret in secrets.items():
+        assert secret.encode() not in header and secret.encode() not in memory, name

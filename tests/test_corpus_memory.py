@@ -91,3 +91,16 @@ def test_training_remembers_the_corpus_it_read(tmp_path):
     setup = training_setup.prepare(data, size="tiny")
     assert "Quarrendell" in setup.memory and "about nothing" in setup.memory
     assert corpus_memory.remembered(data) == setup.memory
+
+
+def test_the_remembered_text_is_the_tail_of_the_corpus_without_its_secrets(tmp_path, monkeypatch):
+    (tmp_path / "a.md").write_text("Alpha note, the first of three.\n" * 40)
+    (tmp_path / "b.md").write_text("Beta note: password: hunter2 is gone.\n" + "Beta goes on.\n" * 40)
+    (tmp_path / "c.md").write_text("Gamma note, the last one.\n" * 40)
+    data = corpus.collect([tmp_path])
+    texts = [text for _, text in data.iter_texts()]
+    assert corpus_memory.remembered(data) == corpus.JOIN.join(texts)
+    assert "hunter2" not in corpus_memory.remembered(data)
+    for cap in (10, len(texts[2]) + 1, len(texts[2]) + 3, 2000):
+        monkeypatch.setattr(corpus_memory, "MAX_CHARS", cap)
+        assert corpus_memory.remembered(data) == corpus.JOIN.join(texts)[-cap:]

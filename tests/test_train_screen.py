@@ -94,6 +94,24 @@ async def choose(pilot, screen, path: Path, minutes: str, size: str | None = "ti
     screen.query_one("#minutes", Input).value = minutes
 
 
+async def test_the_preview_says_what_is_excluded_and_which_secrets_are_removed(tmp_path):
+    from tests.secret_notes import make_secret_notes
+
+    folder = tmp_path / "notes"
+    make_secret_notes(folder)
+    app = Host(tmp_path)
+    async with app.run_test(size=(130, 44)) as pilot:
+        screen = app.screen
+        await choose(pilot, screen, folder, minutes="1")
+        preview = text_of(screen, "#preview")
+        for part in ("6 file(s) kept", "excluded: notes/.env, notes/id_rsa (secret file name)",
+                     "notes/private/ (.tuiwriterignore)", "notes/build/ (.gitignore)",
+                     "secrets removed from: notes/aws.md (AWS access key, AWS secret key, GitHub token, "
+                     "password assignment), notes/server.md (private key)"):
+            assert part in preview
+        app.save_screenshot(str(tmp_path / "preview.svg"))
+
+
 async def test_pick_a_folder_start_cancel_then_train_to_the_end(notes):
     app = Host(notes.parent)
     async with app.run_test(size=(130, 44)) as pilot:

@@ -1,6 +1,6 @@
 import torch
 
-from tests.conftest import tiny_text
+from tests.conftest import ids, tiny_text
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.text.vocab import Vocab
@@ -14,13 +14,18 @@ def _setup():
     return text, vocab, CharRNN(ModelConfig(vocab_size=len(vocab), **SIZES["tiny"]))
 
 
+def _split(vocab, text):
+    """All but the last 500 characters train, those validate."""
+    return ids(vocab, text[:-500]), ids(vocab, text[-500:])
+
+
 def test_training_lowers_validation_loss_and_saves_the_best(tmp_path):
     text, vocab, model = _setup()
     val_ids = torch.tensor(vocab.encode(text[-500:]))
     before = evaluate_loss(model, val_ids)
     seen = []
     cfg = TrainConfig(minutes=5, max_steps=60, batch=8, seq_len=32, lr=1e-2, threads=1, eval_every_s=1e9)
-    result = train(model, vocab, text[:-500], text[-500:], tmp_path / "m.safetensors", cfg,
+    result = train(model, vocab, *_split(vocab, text), tmp_path / "m.safetensors", cfg,
                    {"corpus_label": "t"}, on_progress=seen.append)
     assert result.best_val_loss < before - 0.5
     ck = checkpoint.load(tmp_path / "m.safetensors")
@@ -38,7 +43,7 @@ def test_stop_request_ends_early_and_still_keeps_a_model(tmp_path):
         return len(calls) > 5
 
     cfg = TrainConfig(minutes=10, batch=8, seq_len=32, threads=1)
-    result = train(model, vocab, text[:-500], text[-500:], tmp_path / "m.safetensors", cfg, {},
+    result = train(model, vocab, *_split(vocab, text), tmp_path / "m.safetensors", cfg, {},
                    should_stop=should_stop)
     assert result.stopped_early and result.seconds < 60
     assert checkpoint.load(tmp_path / "m.safetensors").training["steps"] == 5
@@ -48,14 +53,14 @@ def test_a_worse_model_never_replaces_the_best(tmp_path):
     text, vocab, model = _setup()
     path = tmp_path / "m.safetensors"
     cfg = TrainConfig(minutes=5, max_steps=40, batch=8, seq_len=32, lr=1e-2, threads=1, eval_every_s=1e9)
-    train(model, vocab, text[:-500], text[-500:], path, cfg, {}, resume_path=tmp_path / "r.safetensors")
+    train(model, vocab, *_split(vocab, text), path, cfg, {}, resume_path=tmp_path / "r.safetensors")
     best = checkpoint.load(path).training["val_loss"]
     # continue from weights that are wrecked: the saved best must survive
     with torch.no_grad():
         for p in model.parameters():
             p.normal_(0, 3.0)
     more = TrainConfig(minutes=5, max_steps=41, batch=8, seq_len=32, lr=1e-4, threads=1, eval_every_s=1e9)
-    result = train(model, vocab, text[:-500], text[-500:], path, more, {},
+    result = train(model, vocab, *_split(vocab, text), path, more, {},
                    resume_path=tmp_path / "r.safetensors", resume=True)
     assert not result.saved
     assert checkpoint.load(path).training["val_loss"] == best

@@ -23,3 +23,19 @@ def test_a_resumed_fine_tune_keeps_its_weights_and_the_fine_tune_rate(tmp_path, 
         assert torch.equal(setup.model.state_dict()[name], weight), name
     fresh = training_setup.prepare(corpus.collect([notes]), size="tiny")
     assert fresh.lr == training_setup.NEW_LR
+
+
+def test_the_corpus_is_read_as_ids_the_loop_can_train_on(tmp_path):
+    from tuiwriter.text.vocab import Vocab
+
+    (tmp_path / "a.md").write_text("Caf\u00e9 \u201cnotes\u201d \u2014 day one.\n" * 60)
+    (tmp_path / "b.md").write_text("token: abc123\n" + tiny_text(20))  # two files: the tail validates
+    data = corpus.collect([tmp_path])
+    texts = [text for _, text in data.iter_texts()]
+    fresh = training_setup.prepare(data, size="tiny")
+    assert fresh.vocab == Vocab.build(texts) and "\u00e9" in fresh.vocab.chars
+    assert fresh.train_ids.dtype == torch.uint8 and fresh.val_ids.dtype == torch.uint8
+    joined = fresh.vocab.encode(corpus.JOIN.join(texts))
+    assert fresh.held == [] and fresh.train_ids.tolist() + fresh.val_ids.tolist() == joined
+    assert fresh.memory == corpus.JOIN.join(texts) and "abc123" not in fresh.memory
+    assert fresh.unknown_chars == 0

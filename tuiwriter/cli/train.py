@@ -94,18 +94,16 @@ def _train(args: argparse.Namespace, name: str, data: Corpus) -> int:
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     err.print(f"corpus: {data.summary()}")
-    for path, why in data.skipped[:10]:
-        err.print(f"  skipped {path} ({why})")
-    if len(data.skipped) > 10:
-        err.print(f"  … and {len(data.skipped) - 10} more skipped")
+    for line in data.report():
+        err.print(f"  {line}", markup=False)
 
     setup = training_setup.prepare(data, base=args.base, size=args.size, seed=args.seed, lr=args.lr,
                                    resume_from=store.model_dir(name) / names.CHECKPOINT_FILE if args.resume else None)
-    model, vocab, train_text, val_text = setup.model, setup.vocab, setup.train_text, setup.val_text
+    model, vocab, train_ids, val_ids = setup.model, setup.vocab, setup.train_ids, setup.val_ids
     if setup.held:
-        err.print(f"validation: {len(setup.held)} held-out file(s), {len(val_text):,} characters")
+        err.print(f"validation: {len(setup.held)} held-out file(s), {val_ids.numel():,} characters")
     else:
-        err.print(f"validation: the last {len(val_text):,} characters")
+        err.print(f"validation: the last {val_ids.numel():,} characters")
     if setup.unknown_chars:
         err.print(f"note: {setup.unknown_chars} distinct character(s) are outside the vocabulary "
                   "and map to the unknown symbol")
@@ -146,7 +144,7 @@ def _train(args: argparse.Namespace, name: str, data: Corpus) -> int:
                     print(f"[{p.elapsed_s:6.0f}s / {p.budget_s:.0f}s] {p.phase:8s} {line}",
                           file=sys.stderr, flush=True)
 
-            result = train(model, vocab, train_text, val_text, out_path, cfg, summary,
+            result = train(model, vocab, train_ids, val_ids, out_path, cfg, summary,
                            on_progress, stop.is_set, resume_path, resume=args.resume, memory=setup.memory)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -301,7 +301,7 @@ class TrainingJob:
             self._emit(self._update(state="training", params=setup.model.num_params()))
             cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None,
                               val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10))
-            result = train(setup.model, setup.vocab, setup.train_text, setup.val_text, out_path, cfg,
+            result = train(setup.model, setup.vocab, setup.train_ids, setup.val_ids, out_path, cfg,
                            setup.summary, self._on_progress, self._stop.is_set, memory=setup.memory)
             if not result.saved or result.best_val_loss is None:
                 raise JobError("training ended without saving a model")

@@ -141,8 +141,8 @@ def _detach(state: State) -> State:
 def train(
     model: CharRNN,
     vocab: Vocab,
-    train_text: str,
-    val_text: str,
+    train_ids: torch.Tensor,
+    val_ids: torch.Tensor,
     out_path: Path,
     cfg: TrainConfig,
     summary: dict | None = None,
@@ -152,12 +152,13 @@ def train(
     resume: bool = False,
     memory: str = "",
 ) -> TrainResult:
-    """Train `model` on `train_text` for `cfg.minutes`, saving the best model to `out_path`.
+    """Train `model` on `train_ids` for `cfg.minutes`, saving the best model to `out_path`.
 
     Stops at the time budget or when `should_stop()` turns true; either way it validates
     once more and keeps whichever model is best. An earlier best at `out_path` is replaced
-    only by a better one, atomically. `memory` is the text the saved model remembers
-    (`corpus_memory.remembered`).
+    only by a better one, atomically. `train_ids` and `val_ids` are the texts as vocabulary ids
+    (uint8, int16 past 256 symbols: `corpus.encode`); the first `cfg.val_chars` of `val_ids`
+    validate. `memory` is the text the saved model remembers (`corpus_memory.remembered`).
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -165,8 +166,7 @@ def train(
     random.seed(cfg.seed)
     budget = cfg.minutes * 60.0
     eval_every = cfg.eval_every_s or min(300.0, max(10.0, budget / 12))
-    train_ids = torch.tensor(vocab.encode(train_text), dtype=torch.uint8 if len(vocab) <= 256 else torch.int16)
-    val_ids = torch.tensor(vocab.encode(val_text[: cfg.val_chars]), dtype=train_ids.dtype)
+    val_ids = val_ids[: cfg.val_chars]
     if train_ids.numel() < 2 or val_ids.numel() < 2:
         raise ValueError("not enough text to train on")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

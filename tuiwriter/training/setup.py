@@ -29,8 +29,8 @@ class Setup:
     model: CharRNN
     vocab: Vocab
     lr: float
-    train_text: str
-    val_text: str
+    train_ids: torch.Tensor  # the training text as vocabulary ids (uint8; int16 past 256 symbols)
+    val_ids: torch.Tensor  # the validation text, likewise
     held: list[Path]  # held-out files; empty when the tail of the text is held out
     unknown_chars: int  # distinct corpus characters outside the vocabulary
     summary: dict
@@ -39,7 +39,7 @@ class Setup:
 
 def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path | None = None,
             size: str | None = None, seed: int = 1, lr: float | None = None) -> Setup:
-    """Build (or load) the model and split the corpus.
+    """Build (or load) the model, split the corpus and read it as ids (`corpus.encode`).
 
     `base` fine-tunes that model (its vocabulary and architecture are kept), `resume_from`
     continues an interrupted run from that checkpoint, otherwise a new model of `size` is made
@@ -57,15 +57,16 @@ def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path |
         origin = {k: ck.training[k] for k in ("from", "size") if k in ck.training}
         rate = lr or (FINE_TUNE_LR if "from" in origin else NEW_LR)
     else:
-        vocab = Vocab.build([f.text for f in data.files])
+        vocab = Vocab.from_counts(data.char_counts)
         size = size or "base"
         model = CharRNN(ModelConfig(vocab_size=len(vocab), **SIZES[size]))
         origin = {"size": size}
         rate = lr or NEW_LR
-    unknown = len({c for f in data.files for c in set(f.text) if vocab.id_of(c) == 0})
-    train_text, val_text, held = corpus.split(data, seed=seed)
-    return Setup(model, vocab, rate, train_text, val_text, held, unknown,
-                 corpus_summary(data, origin, seed), corpus_memory.remembered(data))
+    unknown = sum(1 for c in data.char_counts if vocab.id_of(c) == 0)
+    plan = corpus.split(data, seed=seed)
+    train_ids, val_ids = corpus.encode(data, vocab, plan)
+    return Setup(model, vocab, rate, torch.from_numpy(train_ids), torch.from_numpy(val_ids), plan.held_paths(data),
+                 unknown, corpus_summary(data, origin, seed), corpus_memory.remembered(data))
 
 
 def corpus_summary(data: corpus.Corpus, origin: dict, seed: int) -> dict:

@@ -43,8 +43,13 @@ TRUST = ((16, (0.26, 0.44, 0.46)), (12, (0.24, 0.38, 0.46)), (8, (0.2, 0.22, 0.4
 
 
 def remembered(data: Corpus) -> str:
-    """The text a model trained on `data` keeps: all of it, or its last MAX_CHARS characters."""
-    return JOIN.join(f.text for f in data.files)[-MAX_CHARS:]
+    """The text a model trained on `data` keeps: all of it, or its last MAX_CHARS characters
+    (secret-looking spans removed, as training reads it). Only the last files are read again."""
+    first, total = len(data.files), 0
+    while first > 0 and total < MAX_CHARS:
+        first -= 1
+        total += data.files[first].chars + (len(JOIN) if total else 0)
+    return JOIN.join(text for _, text in data.iter_texts(first))[-MAX_CHARS:]
 
 
 def trust(length: int, occurrences: int) -> float:

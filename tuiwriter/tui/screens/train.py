@@ -60,18 +60,32 @@ def _short(path: Path, roots: list[Path]) -> str:
     return str(path)
 
 
+def _first(names: list[str]) -> str:
+    more = f" … and {len(names) - PREVIEW_LINES} more" if len(names) > PREVIEW_LINES else ""
+    return ", ".join(names[:PREVIEW_LINES]) + more
+
+
+def _by_reason(entries: list[tuple[Path, str]], roots: list[Path], folders: bool = False) -> str:
+    """`a.png, b.png (binary); private/ (.tuiwriterignore)`: the first few paths of each reason."""
+    by_reason: dict[str, list[str]] = {}
+    for path, why in entries:
+        slash = "/" if folders and path.is_dir() else ""
+        by_reason.setdefault(why, []).append(_short(path, roots) + slash)
+    return "; ".join(f"{_first(names)} ({why})" for why, names in by_reason.items())
+
+
 def describe_corpus(data: Corpus, roots: list[Path]) -> Text:
-    """What training will read: totals, then the first files kept and skipped."""
+    """What training will read: totals, then the first files kept, excluded (by which rule),
+    skipped (why) and scrubbed of secret-looking spans (which kinds)."""
     text = Text(data.summary(), style="bold")
-    kept = [_short(f.path, roots) for f in data.files]
-    text.append("\nkept: " + ", ".join(kept[:PREVIEW_LINES]))
-    if len(kept) > PREVIEW_LINES:
-        text.append(f" … and {len(kept) - PREVIEW_LINES} more")
+    text.append("\nkept: " + _first([_short(f.path, roots) for f in data.files]))
+    if data.excluded:
+        text.append("\nexcluded: " + _by_reason(data.excluded, roots, folders=True), style="dim")
     if data.skipped:
-        skipped = [f"{_short(p, roots)} ({why})" for p, why in data.skipped]
-        text.append("\nskipped: " + ", ".join(skipped[:PREVIEW_LINES]), style="dim")
-        if len(skipped) > PREVIEW_LINES:
-            text.append(f" … and {len(skipped) - PREVIEW_LINES} more", style="dim")
+        text.append("\nskipped: " + _by_reason(data.skipped, roots), style="dim")
+    if masked := data.masked:
+        removed = [f"{_short(f.path, roots)} ({', '.join(dict.fromkeys(s.kind for s in f.secrets))})" for f in masked]
+        text.append("\nsecrets removed from: " + _first(removed), style="dim")
     return text
 
 
