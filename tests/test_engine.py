@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from secret_notes import make_secret_notes
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.checkpoint import CheckpointError
@@ -446,26 +447,29 @@ def test_no_character_is_delivered_for_a_stale_position(ck, start, history, take
 
 # -- secrets -----------------------------------------------------------------------------------
 
-SECRETS = {  # the start a person types, and what an old model (or memory) would complete
-    "AWS key": ("aws_key_id AKIA", "IOSFODNN7EXAMPLE"),
-    "GitHub token": ("export GH=ghp_", "Zq7Lk2Vx9Tb4Nw8Rc1Md6Hy3Pf5Js0Ga2Ue7"),
-    "password": ("password: ", "hunter2"),
-    "private key": ("-----BEGIN RSA PRIVATE KEY-----\n", "MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun"),
-}
-
-
-def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck):
-    """An old model's memory holds secrets verbatim: typing the start of each, the ghost never
-    brings the rest; with the guard off the same engine would (so the test can fail)."""
-    ck.memory = "\n".join(f"{start}{rest}\nmore notes here.\n" for start, rest in SECRETS.values()) * 20
+def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck, tmp_path):
+    """An old model remembers a notes folder full of secrets verbatim (trained before the corpus
+    removed them): typing the start of each secret, where the notes had it, never brings the rest
+    as a ghost. The document holds each secret once already, so the document match would copy it
+    too; with the guard off the same engine does show the rest (so the test can fail)."""
+    secrets = make_secret_notes(tmp_path / "notes")
+    raw = "\n".join(p.read_text() for p in sorted((tmp_path / "notes").rglob("*")) if p.is_file())
+    ck.memory = raw
     guarded = Engine(ck, SuggestConfig(min_confidence=0.0))
     unguarded = Engine(ck, SuggestConfig(min_confidence=0.0, secret_guard=False))
-    for name, (start, rest) in SECRETS.items():
-        text = f"{start}{rest}\nSome notes.\n{start}"  # typed once already: the document match copies it too
-        assert suggestion(unguarded, text)[:4] == rest[:4], name  # what the memory would have shown
-        for typed in range(0, 6):  # typing on into the secret, the ghost keeps none of the rest
-            ghost = suggestion(guarded, text + rest[:typed])
-            assert rest[typed:typed + 3] not in ghost or not ghost, (name, typed, ghost)
+    leaked_without_guard = 0
+    for name in ("aws_access_key_id", "aws_secret_access_key", "github_token", "password", "env_password",
+                 "pem_private_key", "id_rsa"):
+        secret = secrets[name]
+        at = raw.index(secret)
+        before = raw[max(0, at - 80):at]
+        document = f"{before}{secret}\nOther notes.\n{before}"
+        for typed in range(0, 5):
+            text = document + secret[:typed]
+            ghost = suggestion(guarded, text)
+            assert secret[typed:typed + 4] not in ghost, (name, typed, ghost)
+            leaked_without_guard += secret[typed:typed + 4] in suggestion(unguarded, text)
+    assert leaked_without_guard >= 20  # without the guard, the memory and the document give them away
 
 
 def test_the_guard_judges_each_word_whole_before_it_shows(ck):
