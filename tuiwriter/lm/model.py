@@ -78,3 +78,32 @@ class CharRNN(nn.Module):
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+@torch.no_grad()
+def mid_text_state(model: CharRNN, ids: torch.Tensor, streams: int = 16, length: int = 1024,
+                   skip: int = 256, every: int = 32) -> State:
+    """The model's mean state in the middle of its text: where reading that starts inside a
+    document begins (the completion engine's window rule) rather than at the document-start zero
+    state, which the model reads as "a document begins here". Averaged over `streams` evenly
+    spaced stretches of `ids` (the training text), every `every` characters past the first `skip`.
+    Returns the state with a batch of 1 ([layers, 1, hidden] each)."""
+    was_training = model.training
+    model.eval()
+    n = ids.numel()
+    length = min(length, max(1, (n - 1) // max(1, streams)))
+    streams = max(1, min(streams, n // max(1, length)))
+    starts = torch.arange(streams, device=ids.device) * (n // streams)
+    text = ids[starts[:, None] + torch.arange(length, device=ids.device)[None, :]].long()
+    state = model.init_state(streams)
+    sums = [torch.zeros_like(s[:, :1]) for s in state]
+    count = 0
+    for pos in range(0, length, every):
+        _, state = model(text[:, pos:pos + every], state)
+        if pos + every > skip:
+            sums = [total + s.sum(dim=1, keepdim=True) for total, s in zip(sums, state)]
+            count += streams
+    model.train(was_training)
+    if count == 0:
+        return model.init_state(1)
+    return tuple(total / count for total in sums)

@@ -44,20 +44,28 @@ class StateCache:
     """States for positions of `doc`, the longest text known to match the document."""
 
     def __init__(self, predictor: Predictor, interval: int = 16, max_checkpoints: int = 8192, recent: int = 16,
-                 window: int | None = WINDOW, block: int = BLOCK) -> None:
+                 window: int | None = WINDOW, block: int = BLOCK, mid_start: PState | None = None) -> None:
         """`window=None` reads every state from the document start (the rule before windows,
-        kept for measuring what the window costs)."""
+        kept for measuring what the window costs). `mid_start`: where a chain that starts inside
+        the document begins (the model's mean state over its training text; default: the
+        document-start state)."""
         self.predictor = predictor
         self.interval = interval
         self.max_checkpoints = max_checkpoints
         self.recent_size = recent
         self.window = window
         self.block = block
+        self.mid_start = mid_start
         self.doc = DocText()
         self.version = -1  # the editor snapshot the text was last matched with
         self.followers: list[Expert] = []
         self.checkpoints: dict[int, PState] = {0: predictor.start()}  # state(p), p % interval == 0
         self.recent: OrderedDict[int, Frontier] = OrderedDict({0: {0: self.checkpoints[0]}})
+
+    def fresh(self, start: int) -> PState:
+        """The state a chain starting at `start` begins from: the document's start state at 0,
+        the mid-document state elsewhere."""
+        return self.mid_start if start and self.mid_start is not None else self.predictor.start()
 
     def chain_start(self, p: int) -> int:
         """s(p): where the chain whose state is the state at p starts."""
@@ -119,7 +127,7 @@ class StateCache:
         frontier = self.recent[cursor]
         for start in range(self.chain_start(cursor), cursor + 1, self.block):
             if start not in frontier:
-                reached, state = self._read_chain(self.predictor.start(), start, cursor, cancelled)
+                reached, state = self._read_chain(self.fresh(start), start, cursor, cancelled)
                 if reached < cursor:
                     return
                 frontier[start] = state
@@ -138,7 +146,7 @@ class StateCache:
     def _nearest_on_chain(self, start: int, cursor: int) -> tuple[int, PState]:
         """The remembered state of chain `start` closest before (or at) `cursor`: a checkpoint or a
         recent frontier's, else the start state at `start`."""
-        pos, state = start, self.predictor.start()
+        pos, state = start, self.fresh(start)
         first = -(-start // self.interval) * self.interval
         for p in range(cursor - cursor % self.interval, first - 1, -self.interval):
             if p in self.checkpoints and self.chain_start(p) == start:
@@ -175,7 +183,7 @@ class StateCache:
                 frontier[start] = nxt if nxt is not None else step(state, cid)
             pos += 1
             if pos % self.block == 0 and self.window is not None:
-                frontier[pos] = self.predictor.start()
+                frontier[pos] = self.fresh(pos)
             first = self.chain_start(pos)
             for start in [s for s in frontier if s < first]:
                 del frontier[start]
@@ -183,7 +191,7 @@ class StateCache:
                 self.checkpoints[pos] = frontier[first].bare()
         active = self.chain_start(cursor)
         if active not in frontier:  # a frontier that came from a jump lacks the chain now needed
-            reached, state = self._read_chain(self.predictor.start(), active, cursor, cancelled)
+            reached, state = self._read_chain(self.fresh(active), active, cursor, cancelled)
             self._remember(cursor, frontier)
             if reached < cursor:
                 return None
