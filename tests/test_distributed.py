@@ -37,7 +37,8 @@ def _model() -> tuple[Vocab, CharRNN]:
 
 
 def _rank(rank: int, world: int, folder: str) -> None:
-    """One process of the test's group: the same run as one process, then a stop from rank 1 alone."""
+    """One process of the test's group: the same run as one process, a stop from rank 1 alone, then
+    a run where rank 1 read another text."""
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world)
     try:
@@ -56,6 +57,12 @@ def _rank(rank: int, world: int, folder: str) -> None:
         result = train(model, vocab, TEXT[:-500], TEXT[-500:], out / "stopped.safetensors",
                        TrainConfig(minutes=5, batch=8, seq_len=32, threads=1), should_stop=rank_1_asks_to_stop)
         torch.save({"stopped_early": result.stopped_early, "chars_seen": result.chars_seen}, out / "stop.pt")
+
+        other = TEXT if rank == 0 else TEXT.replace("cat", "cow")  # rank 1's machine has another file
+        try:
+            train(model, vocab, other[:-500], other[-500:], out / "mixed.safetensors", SAME_STEPS)
+        except ValueError as exc:
+            (out / "mixed.txt").write_text(str(exc))
     finally:
         dist.destroy_process_group()
 
@@ -96,6 +103,11 @@ def test_two_processes_with_half_the_streams_each_take_the_same_steps_as_one(tmp
     stops = [torch.load(tmp_path / f"rank{rank}" / "stop.pt") for rank in (0, 1)]
     assert stops[0] == stops[1] == {"stopped_early": True, "chars_seen": stops[0]["chars_seen"]}
     assert checkpoint.load(tmp_path / "rank0" / "stopped.safetensors").training["steps"] == 3
+
+    # processes that read different text refuse to train, each with the same one line
+    for rank in (0, 1):
+        assert (tmp_path / f"rank{rank}" / "mixed.txt").read_text().startswith("the processes read different text")
+    assert not (tmp_path / "rank0" / "mixed.safetensors").exists()
 
 
 def test_torchrun_environment_is_read_and_a_single_process_is_the_default():
