@@ -251,3 +251,24 @@ def test_training_on_a_folder_with_secrets_reports_each_exclusion_and_stores_non
     assert b"Remember to call the library" in memory and b"Rotate it next week." in memory  # the notes are there
     for name, secret in secrets.items():
         assert secret.encode() not in header and secret.encode() not in memory, name
+
+
+def test_a_device_that_is_not_here_is_a_one_line_error(capsys, notes):
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "device 'cuda' is not available" in _one_line_error(capsys, ["train", str(notes), "--device", "cuda"])
+        assert "device 'cuda:1' is not available" in _one_line_error(capsys, ["train", str(notes), "--device",
+                                                                              "cuda:1"])
+    if not torch.backends.mps.is_available():
+        assert "device 'mps' is not available" in _one_line_error(capsys, ["train", str(notes), "--device", "mps"])
+    assert "unknown device 'gpu'" in _one_line_error(capsys, ["train", str(notes), "--device", "gpu"], code=2)
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "notes").exists()
+
+
+def test_device_cpu_trains_and_records_where(capsys, notes):
+    assert main(["train", str(notes), "--model", "c", "--size", "tiny", "--minutes", "0.02", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert "on cpu," in captured.err and "saved c" in captured.out
+    ck = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "c" / "model.safetensors"
+    assert checkpoint.load(ck).training["device"] == "cpu"

@@ -221,3 +221,33 @@ def test_a_folder_left_by_a_run_that_never_saved_does_not_block_the_name(notes):
     snap = run(TrainingJob(threads=1), TrainRequest([notes], "notes", minutes=0.02, size="tiny"))
     assert snap.state == "finished", snap.message
     assert "notes" in names.taken()
+
+
+def _config(text: str) -> None:
+    from tuiwriter import settings
+
+    path = settings.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_the_device_setting_picks_where_the_editors_runs_train(notes):
+    from tuiwriter import settings
+
+    _config('device = "gpu"\n')
+    current, warning = settings.load()
+    assert current.device == "auto" and "unknown device 'gpu'" in warning  # named, and the default kept
+    _config('device = "cpu"\n')
+    assert settings.load() == (settings.Settings(device="cpu"), None)
+    snap = run(TrainingJob(threads=1), TrainRequest([notes], "on-cpu", minutes=0.02, size="tiny"))
+    assert snap.state == "finished", snap.message
+    assert checkpoint.load(snap.path).training["device"] == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_device_that_is_not_here_fails_the_run_with_one_line(notes):
+    _config('device = "cuda"\n')
+    snap = run(TrainingJob(threads=1), TrainRequest([notes], "on-gpu", minutes=0.02, size="tiny"))
+    assert snap.state == "failed"
+    assert snap.message.startswith("config.toml: device 'cuda' is not available") and "\n" not in snap.message
+    assert not (models_dir() / "on-gpu").exists()

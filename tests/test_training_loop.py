@@ -1,10 +1,11 @@
+import pytest
 import torch
 
 from tests.conftest import ids, tiny_text
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.text.vocab import Vocab
-from tuiwriter.training.loop import TrainConfig, evaluate_loss, train
+from tuiwriter.training.loop import TrainConfig, _layout, evaluate_loss, train, update_size
 
 
 def _setup():
@@ -64,3 +65,34 @@ def test_a_worse_model_never_replaces_the_best(tmp_path):
                    resume_path=tmp_path / "r.safetensors", resume=True)
     assert not result.saved
     assert checkpoint.load(path).training["val_loss"] == best
+
+
+def test_cpu_training_is_the_same_computation_as_before_devices_and_ddp(tmp_path):
+    """`--device cpu` in one process gives what the loop gave before it learnt devices and DDP.
+
+    Recorded with the loop of commit e2d0ee3 (CPU, one thread): the same seed, steps and
+    settings must land on the same weights (to float rounding across CPUs).
+    """
+    text, vocab, model = _setup()
+    cfg = TrainConfig(minutes=5, max_steps=30, batch=8, seq_len=32, lr=1e-2, threads=1, eval_every_s=1e9,
+                      reset_prob=0.3, device="cpu")
+    result = train(model, vocab, text[:-500], text[-500:], tmp_path / "m.safetensors", cfg, {})
+    assert result.best_val_loss == pytest.approx(2.5442486535571143, rel=1e-4)
+    weights = checkpoint.load(tmp_path / "m.safetensors").weights
+    recorded = {"embed.weight": 1284.2150411317707, "rnn.weight_ih_l0": 301.8725830622425,
+                "rnn.weight_hh_l0": 829.6856526679439, "head.weight": 495.257308771681, "head.bias": 10.474686592817307}
+    for key, abs_sum in recorded.items():
+        assert weights[key].double().abs().sum().item() == pytest.approx(abs_sum, rel=1e-4), key
+    assert all(w.dtype == torch.float32 for w in weights.values())
+
+
+def test_update_size_defaults_per_device_and_equal_shares_per_process():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert update_size(TrainConfig(), cpu) == (16, 64)
+    assert update_size(TrainConfig(), cpu, processes=2) == (16, 64)  # CPU processes split one update
+    assert update_size(TrainConfig(), cuda, processes=4) == (4 * 128, 128)  # each GPU takes 128 streams
+    assert update_size(TrainConfig(batch=24, seq_len=32), cuda) == (24, 32)
+    assert _layout(100_000, 15, 64, processes=2) == (16, 64)  # rounded up to equal shares
+    assert _layout(1_000, 16, 64, processes=2) == (14, 64)  # as many as the text holds, still equal
+    with pytest.raises(ValueError, match="not enough text for 4 processes"):
+        _layout(150, 16, 64, processes=4)

@@ -7,6 +7,7 @@ easy to get subtly wrong, and Python ships only a reader).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import tomli_w
 
 from tuiwriter.paths import atomic_write, config_path
+
+DEVICE_NAMES = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
 
 
 @dataclass
@@ -25,6 +28,9 @@ class Settings:
     suggestions: bool = True
     autosave_seconds: float = 2.0
     train_threads: int = 1
+    # Where runs started from the editor train: auto (CUDA, then MPS, then the CPU), cpu, cuda,
+    # cuda:N or mps. `tuiwriter train --device` is the same choice on the command line.
+    device: str = "auto"
     # The person's remapped keys only (action = "key"); the defaults are the app's bindings.
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -60,11 +66,21 @@ def load(path: Path | None = None) -> tuple[Settings, str | None]:
             value, (type(default), int) if isinstance(default, float) else type(default)
         ):
             problems.append(f"{key} should be {type(default).__name__}")
+        elif key == "device" and device_problem(value):
+            problems.append(device_problem(value))
         else:
             setattr(settings, key, value)
     settings.clamp()
     warning = f"{path}: {'; '.join(problems)}" if problems else None
     return settings, warning
+
+
+def device_problem(name: str) -> str | None:
+    """Why `name` is not a device name, or None. Whether that device is on this machine is
+    known only when a run starts (training.devices.resolve)."""
+    if DEVICE_NAMES.fullmatch(name):
+        return None
+    return f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)"
 
 
 class SettingsError(OSError):

@@ -14,6 +14,10 @@ engine's threads keep theirs. One training thread by default: on a 2-core machin
 other core stays free for the UI and the engine, and a single-threaded trainer never
 spin-waits on an OpenMP team that would compete with the keystroke path.
 
+Device: config.toml's `device` (auto by default: a GPU when there is one, which also leaves
+both CPU cores to the editor), read when each run starts, so a changed setting applies to
+the next run.
+
 This module does not import torch until a run starts, so the editor can import it at start-up.
 """
 
@@ -181,9 +185,11 @@ class TrainingJob:
     training thread); it must be quick and must not raise (errors are swallowed).
     """
 
-    def __init__(self, threads: int = 1, on_event: Callable[[JobSnapshot], None] | None = None) -> None:
+    def __init__(self, threads: int = 1, on_event: Callable[[JobSnapshot], None] | None = None,
+                 device: str | None = None) -> None:
         self.threads = max(1, int(threads))
         self.on_event = on_event
+        self.device = device  # a device name; None: config.toml's `device`, read when a run starts
         self._lock = threading.Lock()
         self._snap = JobSnapshot()
         self._stop = threading.Event()
@@ -276,6 +282,17 @@ class TrainingJob:
             changes["best_val_bpc"] = p.best_val_loss / LN2
         self._emit(self._update(**changes))
 
+    def _device(self):
+        """The torch device this run trains on; a JobError when config.toml names one that is not here."""
+        from tuiwriter import settings
+        from tuiwriter.training import devices
+
+        name = self.device or settings.load()[0].device  # a broken config.toml: the app already warned
+        try:
+            return devices.resolve(name)
+        except devices.DeviceError as exc:
+            raise JobError(f"config.toml: {exc}") from None
+
     def _run(self, request: TrainRequest) -> None:
         out_dir: Path | None = None
         out_path: Path | None = None
@@ -287,6 +304,7 @@ class TrainingJob:
             from tuiwriter.training import setup as training_setup
             from tuiwriter.training.loop import TrainConfig, train
 
+            device = self._device()
             data = request.corpus or corpus.collect(request.paths)
             self._emit(self._update(corpus_line=data.summary()))
             setup = training_setup.prepare(data, base=request.base, seed=request.seed,
@@ -300,7 +318,8 @@ class TrainingJob:
             out_path = out_dir / names.CHECKPOINT_FILE
             self._emit(self._update(state="training", params=setup.model.num_params()))
             cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None,
-                              val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10))
+                              val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10),
+                              device=str(device))
             result = train(setup.model, setup.vocab, setup.train_ids, setup.val_ids, out_path, cfg,
                            setup.summary, self._on_progress, self._stop.is_set, memory=setup.memory)
             if not result.saved or result.best_val_loss is None:

@@ -5,6 +5,12 @@ batch to the next (detached), Adam with gradient clipping and a cosine learning 
 time budget, validation every so often, and the best model by validation loss written
 atomically. The CLI and the editor's background worker both drive `train` and watch it
 through the same `on_progress` callback.
+
+The same loop runs on a GPU (mixed precision, the corpus on the device) and as one process of
+several under torchrun: when a process group is up, the model is wrapped in
+DistributedDataParallel, each process reads its own share of the streams, DDP averages the
+gradients, and rank 0 alone validates, reports and saves. The processes agree on the clock and
+on stopping at every update, so the time budget and Ctrl+C stop them all at the same update.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import math
 import random
 import time
+import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,22 +27,32 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import CharRNN, State
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.training import devices, distributed
 
 LN2 = math.log(2)
+
+# One update reads `streams` parallel streams of `seq_len` characters (across all processes).
+# On a CPU: small updates, many of them, since on a time budget the number of updates is what
+# limits a run (3 minutes on Tiny Shakespeare, small model: 16 x 64 reached 1.81 nats/char,
+# 32 x 128 only 2.16).
+CPU_STREAMS, CPU_SEQ_LEN = 16, 64
+# On CUDA: 128 streams per GPU x 128 characters. NOT MEASURED (no GPU was at hand when this was
+# written): a GPU steps all streams of an LSTM layer in one matrix product, so 16 streams would
+# leave it mostly idle, and 16,384 characters per update is a common size for a char-LSTM of
+# this shape. --batch and --seq-len override it; measure before trusting it.
+CUDA_STREAMS_PER_GPU, CUDA_SEQ_LEN = 128, 128
 
 
 @dataclass
 class TrainConfig:
     minutes: float = 10.0
-    # Small updates, many of them: on a CPU time budget the number of updates is what limits a
-    # run (3 minutes on Tiny Shakespeare, small model: 16 x 64 reached 1.81 nats/char, 32 x 128
-    # only 2.16).
-    seq_len: int = 64
-    batch: int = 16
+    seq_len: int | None = None  # None: the device's default (CPU_SEQ_LEN, CUDA_SEQ_LEN)
+    batch: int | None = None  # streams across all processes; None: the device's default
     lr: float = 3e-3
     min_lr_fraction: float = 0.05
     warmup_steps: int = 50
@@ -46,6 +64,7 @@ class TrainConfig:
     seed: int = 1
     threads: int | None = None
     max_steps: int | None = None  # stop after this many updates (reproducible runs, tests)
+    device: str = "cpu"  # a resolved torch device (devices.resolve), e.g. "cuda:0"
 
 
 @dataclass
@@ -87,18 +106,38 @@ class TrainResult:
     history: list[Progress] = field(default_factory=list)
 
 
-def _stream_batches(data: torch.Tensor, batch: int, seq_len: int):
-    """Yield (x, y, reset) forever: `batch` parallel streams, each a contiguous slice of data."""
-    n = data.numel()
+def update_size(cfg: TrainConfig, device: torch.device, processes: int = 1) -> tuple[int, int]:
+    """(streams across all processes, characters per stream) of one update on `device`."""
+    if device.type == "cuda":
+        return cfg.batch or CUDA_STREAMS_PER_GPU * processes, cfg.seq_len or CUDA_SEQ_LEN
+    return cfg.batch or CPU_STREAMS, cfg.seq_len or CPU_SEQ_LEN
+
+
+def _layout(n: int, batch: int, seq_len: int, processes: int = 1) -> tuple[int, int]:
+    """The streams and sequence length that fit `n` characters, the streams a multiple of `processes`
+    (each process reads an equal share, so averaging their gradients averages over every stream)."""
     seq_len = max(1, min(seq_len, n - 1))
+    batch = -(-batch // processes) * processes
     batch = max(1, min(batch, (n - 1) // seq_len))
-    span = (n - 1) // batch
-    starts = torch.arange(batch) * span
+    batch -= batch % processes
+    if batch < processes:
+        raise ValueError(f"not enough text for {processes} processes")
+    return batch, seq_len
+
+
+def _stream_batches(data: torch.Tensor, batch: int, seq_len: int, share: slice = slice(None)):
+    """Yield (x, y, reset) forever: `batch` parallel streams, each a contiguous slice of data.
+
+    A process of several reads only its `share` of the streams; together the processes read
+    exactly what a single process reading all of them would.
+    """
+    span = (data.numel() - 1) // batch
+    starts = (torch.arange(batch, device=data.device) * span)[share]
+    offsets = torch.arange(seq_len + 1, device=data.device)[None, :]
     while True:
         reset = True
         for pos in range(0, span - seq_len + 1, seq_len):
-            idx = starts[:, None] + pos + torch.arange(seq_len + 1)[None, :]
-            chunk = data[idx].long()
+            chunk = data[starts[:, None] + pos + offsets].long()
             yield chunk[:, :-1], chunk[:, 1:], reset
             reset = False
 
@@ -113,10 +152,10 @@ def evaluate_loss(model: CharRNN, data: torch.Tensor, seq_len: int = 256, stream
     span = (n - 1) // streams
     total, count = 0.0, 0
     state: State | None = None
-    starts = torch.arange(streams) * span
+    starts = torch.arange(streams, device=data.device) * span
     for pos in range(0, span, seq_len):
         length = min(seq_len, span - pos)
-        idx = starts[:, None] + pos + torch.arange(length + 1)[None, :]
+        idx = starts[:, None] + pos + torch.arange(length + 1, device=data.device)[None, :]
         chunk = data[idx].long()
         logits, state = model(chunk[:, :-1], state)
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1),
@@ -154,12 +193,17 @@ def train(
 ) -> TrainResult:
     """Train `model` on `train_ids` for `cfg.minutes`, saving the best model to `out_path`.
 
-    Stops at the time budget or when `should_stop()` turns true; either way it validates
-    once more and keeps whichever model is best. An earlier best at `out_path` is replaced
-    only by a better one, atomically. `train_ids` and `val_ids` are the texts as vocabulary ids
-    (uint8, int16 past 256 symbols: `corpus.encode`); the first `cfg.val_chars` of `val_ids`
-    validate. `memory` is the text the saved model remembers (`corpus_memory.remembered`).
+    Stops at the time budget or when `should_stop()` turns true (in any process of a
+    distributed run); either way it validates once more and keeps whichever model is best. An
+    earlier best at `out_path` is replaced only by a better one, atomically. `train_ids` and
+    `val_ids` are the texts as vocabulary ids (uint8, int16 past 256 symbols: `corpus.encode`);
+    the first `cfg.val_chars` of `val_ids` validate. `memory` is the text the saved model
+    remembers (`corpus_memory.remembered`). The model trains on `cfg.device` and is handed back
+    where it came from.
     """
+    world = distributed.current()  # a single process unless torchrun started this one
+    device = torch.device(cfg.device)
+    home = next(model.parameters()).device
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -169,6 +213,7 @@ def train(
     val_ids = val_ids[: cfg.val_chars]
     if train_ids.numel() < 2 or val_ids.numel() < 2:
         raise ValueError("not enough text to train on")
+    model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     info = {"chars_seen": 0, "seconds": 0.0, "step": 0, "best_val_loss": None}
     if resume and resume_path is not None and resume_path.exists():
@@ -176,7 +221,22 @@ def train(
     chars_seen, step = int(info["chars_seen"]), int(info["step"])
     best: float | None = info["best_val_loss"]
     prior_seconds = float(info["seconds"])
-    summary = dict(summary or {})
+    if world.size > 1:  # every process read the files itself: make sure they read the same
+        distributed.check_same(zlib.crc32(train_ids.numpy(), zlib.crc32("".join(vocab.chars).encode())) + step)
+    # The whole corpus on the device (1 or 2 bytes a character): batches never cross the bus.
+    train_ids = train_ids.to(device)
+    val_ids = val_ids.to(device) if world.main else val_ids  # rank 0 alone validates
+    streams, seq_len = _layout(train_ids.numel(), *update_size(cfg, device, world.size), world.size)
+    per_process = streams // world.size
+    share = slice(world.rank * per_process, (world.rank + 1) * per_process)
+    # Mixed precision on CUDA (see devices.autocast_dtype); elsewhere float32, and both are no-ops.
+    amp_dtype = devices.autocast_dtype(device)
+    autocast = torch.autocast("cuda", dtype=amp_dtype) if amp_dtype else nullcontext()
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is not None)
+    # DDP averages the gradients over the processes during backward; `model` stays the plain
+    # module, which rank 0 validates and saves.
+    ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world.size > 1 else model
+    summary = dict(summary or {}, device=devices.describe(device), processes=world.size)
     history: list[Progress] = []
     saved = False
 
@@ -199,7 +259,7 @@ def train(
                 seconds=round(prior_seconds + elapsed, 1), threads=torch.get_num_threads(),
                 finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             )
-            checkpoint.save(out_path, model, vocab, summary, memory=memory)
+            checkpoint.save(out_path, model, vocab, summary, memory=memory)  # float32, on the CPU
             if resume_path is not None:
                 checkpoint.save_resume(resume_path, opt, {
                     "chars_seen": chars_seen, "seconds": prior_seconds + elapsed, "step": step,
@@ -210,7 +270,7 @@ def train(
             report(Progress("train", elapsed, budget, chars_seen, step, train_loss, val, best))
 
     model.train()
-    batches = _stream_batches(train_ids, cfg.batch, cfg.seq_len)
+    batches = _stream_batches(train_ids, streams, seq_len, share)
     state: State | None = None
     smooth: float | None = None
     start = time.monotonic()
@@ -220,41 +280,51 @@ def train(
     while True:
         now = time.monotonic()
         elapsed = now - start
+        stop = should_stop is not None and should_stop()
+        if world.size > 1:  # the latest clock and anyone's stop request, for every process
+            elapsed, stop = distributed.agree(elapsed, stop)
         if elapsed >= budget or (cfg.max_steps is not None and step >= cfg.max_steps):
             break
-        if should_stop is not None and should_stop():
+        if stop:
             stopped_early = True
             break
         x, y, reset = next(batches)
         if reset or state is None or state[0].shape[1] != x.shape[0]:
             state = model.init_state(x.shape[0])
         elif cfg.reset_prob > 0:
-            keep = (torch.rand(x.shape[0]) >= cfg.reset_prob).to(state[0].dtype)[None, :, None]
-            state = tuple(s * keep for s in state)
+            # drawn for all streams in every process (same seed), each keeping its share: the
+            # same resets as one process reading every stream
+            keep = (torch.rand(streams) >= cfg.reset_prob)[share]
+            state = tuple(s * keep.to(s.device, s.dtype)[None, :, None] for s in state)
         # The schedule follows the clock, or the step count when one is set (reproducible).
         fraction = step / cfg.max_steps if cfg.max_steps else elapsed / budget if budget > 0 else 1.0
         lr = _lr_at(cfg, step, fraction)
         for group in opt.param_groups:
             group["lr"] = lr
-        logits, state = model(x, state)
+        with autocast:
+            logits, state = ddp_model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         state = _detach(state)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         step += 1
-        chars_seen += y.numel()
-        value = loss.item()
+        chars_seen += y.numel() * world.size
+        value = loss.item()  # this process's share (rank 0's is what the progress shows)
         smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-        if now - last_report >= 0.5:
+        if world.main and now - last_report >= 0.5:
             report(Progress("train", elapsed, budget, chars_seen, step, smooth, None, best, lr))
             last_report = now
-        if now - last_eval >= eval_every:
+        if world.main and now - last_eval >= eval_every:
             validate_and_keep(time.monotonic() - start, smooth)
             last_eval = time.monotonic()
     elapsed = time.monotonic() - start
-    validate_and_keep(elapsed, smooth)
-    report(Progress("done", elapsed, budget, chars_seen, step, smooth, None, best))
+    if world.main:
+        validate_and_keep(elapsed, smooth)
+        report(Progress("done", elapsed, budget, chars_seen, step, smooth, None, best))
     model.eval()
+    model.to(home)
     return TrainResult(best, chars_seen, elapsed, stopped_early, saved, history)
