@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from tests.conftest import tiny_text
+from tests.conftest import ids, tiny_text
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.text.vocab import Vocab
@@ -45,7 +45,7 @@ def _rank(rank: int, world: int, folder: str) -> None:
         vocab, model = _model()
         out = Path(folder) / f"rank{rank}"
         out.mkdir()
-        train(model, vocab, TEXT[:-500], TEXT[-500:], out / "model.safetensors", SAME_STEPS)
+        train(model, vocab, ids(vocab, TEXT[:-500]), ids(vocab, TEXT[-500:]), out / "model.safetensors", SAME_STEPS)
         torch.save(model.state_dict(), out / "weights.pt")
 
         calls = []
@@ -54,13 +54,13 @@ def _rank(rank: int, world: int, folder: str) -> None:
             calls.append(1)
             return rank == 1 and len(calls) > 3
 
-        result = train(model, vocab, TEXT[:-500], TEXT[-500:], out / "stopped.safetensors",
+        result = train(model, vocab, ids(vocab, TEXT[:-500]), ids(vocab, TEXT[-500:]), out / "stopped.safetensors",
                        TrainConfig(minutes=5, batch=8, seq_len=32, threads=1), should_stop=rank_1_asks_to_stop)
         torch.save({"stopped_early": result.stopped_early, "chars_seen": result.chars_seen}, out / "stop.pt")
 
         other = TEXT if rank == 0 else TEXT.replace("cat", "cow")  # rank 1's machine has another file
         try:
-            train(model, vocab, other[:-500], other[-500:], out / "mixed.safetensors", SAME_STEPS)
+            train(model, vocab, ids(vocab, other[:-500]), ids(vocab, other[-500:]), out / "mixed.safetensors", SAME_STEPS)
         except ValueError as exc:
             (out / "mixed.txt").write_text(str(exc))
     finally:
@@ -80,7 +80,7 @@ def _spawn(world: int, folder: Path, timeout: float = 120) -> None:
 def test_two_processes_with_half_the_streams_each_take_the_same_steps_as_one(tmp_path):
     vocab, model = _model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    train(model, vocab, TEXT[:-500], TEXT[-500:], tmp_path / "one.safetensors", SAME_STEPS)
+    train(model, vocab, ids(vocab, TEXT[:-500]), ids(vocab, TEXT[-500:]), tmp_path / "one.safetensors", SAME_STEPS)
     one = model.state_dict()
     assert any(not torch.equal(before[k], one[k]) for k in one)  # the steps changed the weights
 

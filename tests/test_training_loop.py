@@ -76,7 +76,7 @@ def test_cpu_training_is_the_same_computation_as_before_devices_and_ddp(tmp_path
     text, vocab, model = _setup()
     cfg = TrainConfig(minutes=5, max_steps=30, batch=8, seq_len=32, lr=1e-2, threads=1, eval_every_s=1e9,
                       reset_prob=0.3, device="cpu")
-    result = train(model, vocab, text[:-500], text[-500:], tmp_path / "m.safetensors", cfg, {})
+    result = train(model, vocab, ids(vocab, text[:-500]), ids(vocab, text[-500:]), tmp_path / "m.safetensors", cfg, {})
     assert result.best_val_loss == pytest.approx(2.5442486535571143, rel=1e-4)
     weights = checkpoint.load(tmp_path / "m.safetensors").weights
     recorded = {"embed.weight": 1284.2150411317707, "rnn.weight_ih_l0": 301.8725830622425,
