@@ -9,30 +9,34 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tuiwriter.lm.checkpoint import Memory
 from tuiwriter.predict.experts import corpus_memory
 from tuiwriter.predict.experts.corpus_memory import (
     MIN_MATCH,
     CorpusMemory,
+    CorpusMemoryExpert,
+    remembered_from,
     suffix_array,
     trust,
 )
 from tuiwriter.text import corpus
+from tuiwriter.text.corpus import JOIN
 from tuiwriter.text.vocab import Vocab
 from tuiwriter.training import setup as training_setup
 
 
 def memory_of(text: str) -> tuple[CorpusMemory, Vocab]:
     vocab = Vocab.build([text])
-    return CorpusMemory(text, vocab.encode(text), len(vocab)), vocab
+    return CorpusMemory.of_text(text, vocab), vocab
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.text(alphabet="abc", max_size=80), st.integers(min_value=1, max_value=9))
-def test_the_suffix_array_sorts_suffixes_on_their_first_symbols(text, depth):
-    ids = np.array([ord(c) for c in text], dtype=np.int64)
-    order = suffix_array(ids, depth)
-    assert sorted(order.tolist()) == list(range(len(text)))
-    keys = [text[p:p + depth] for p in order]
+@given(st.text(alphabet="abcé😀", max_size=80))
+def test_the_suffix_array_sorts_the_suffixes_of_the_bytes(text):
+    data = text.encode()
+    order = suffix_array(data)
+    assert sorted(order.tolist()) == list(range(len(data)))
+    keys = [data[p:] for p in order]
     assert keys == sorted(keys)
 
 
@@ -45,26 +49,50 @@ def test_it_counts_what_followed_the_longest_ending():
     assert length == len("Y abc") and counts[vocab.id_of("X")] == 1 and counts.sum() == 1
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(alphabet="abé ", min_size=1, max_size=60), st.text(alphabet="abé ", min_size=3, max_size=12))
-def test_characters_outside_the_vocabulary_do_not_confuse_the_search(text, context):
-    vocab = Vocab.build(["ab "])  # "é" is unknown to this model
-    memory = CorpusMemory(text, vocab.encode(text), len(vocab))
-    expected = None
+def brute_force(text: str, context: str, vocab: Vocab) -> tuple[int, list[str]] | None:
+    """(match length, sorted known following characters) of the longest ending of `context`
+    (MIN_MATCH..MAX_MATCH characters) found in `text` with a character after it."""
     for length in range(min(len(context), corpus_memory.MAX_MATCH), MIN_MATCH - 1, -1):
         ending = context[-length:]
         after = [text[p + length] for p in range(len(text) - length) if text.startswith(ending, p)]
         if after:
-            expected = (length, sorted(c for c in after if vocab.id_of(c) != 0))
-            break
-    got = memory.predict(context)
+            return length, sorted(c for c in after if vocab.id_of(c) != 0)
+    return None
+
+
+# "é" is outside the vocabulary, "😀" inside it (four UTF-8 bytes), "—" folds to "-"
+ALPHABET = "abé😀 —-"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=ALPHABET, min_size=1, max_size=60), st.text(alphabet=ALPHABET, min_size=3, max_size=40),
+       st.text(alphabet=ALPHABET, max_size=4))
+def test_the_experts_opinion_is_a_brute_force_search(text, doc, extra):
+    vocab = Vocab.build(["ab -" + "😀" * 5])
+    assert vocab.id_of("é") == 0 and vocab.id_of("😀") != 0
+    expert = CorpusMemoryExpert.remembering(Memory.of(vocab.fold_text(text).encode()), vocab)
+    cursor = len(doc) - len(doc) // 3
+    expected = brute_force(vocab.fold_text(text), vocab.fold_text(doc[:cursor] + extra), vocab)
+    got = expert.opinion(doc, cursor, extra)
     if expected is None or not expected[1]:
         assert got is None
     else:
-        counts, length = got
-        assert length == expected[0]
-        assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))
-                      if vocab.id_of(c) != 0) == expected[1]
+        length, after = expected
+        counts = got.mass
+        assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))) == after
+        assert got.total == len(after) and got.trust == trust(length, len(after))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=ALPHABET, min_size=1, max_size=40), st.lists(st.integers(-2**31, 2**31 - 1), max_size=60),
+       st.text(alphabet=ALPHABET, min_size=3, max_size=20))
+def test_a_damaged_index_never_crashes_a_query(text, entries, context):
+    vocab = Vocab.build(["ab -" + "😀" * 5])
+    data = text.encode()
+    suffixes = np.array((entries + [0] * len(data))[:len(data)], dtype=np.int32)
+    memory = CorpusMemory(Memory(data, 0, len(data), suffixes), vocab)
+    got = memory.predict(context)
+    assert got is None or (got[0] >= 0).all()
 
 
 def test_no_prediction_without_a_long_enough_match():
@@ -84,10 +112,26 @@ def test_a_long_random_text_finds_every_context_it_holds():
         assert length >= MIN_MATCH and counts[vocab.id_of(text[at])] >= 1
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet="ab—😀é\n", max_size=30), min_size=1, max_size=6), st.integers(1, 80))
+def test_the_last_bytes_of_the_folded_texts_are_remembered_from_a_character_boundary(texts, cap):
+    vocab = Vocab.build(["ab"])
+    memory = remembered_from(iter(texts), vocab, cap)
+    whole = vocab.fold_text(JOIN.join(texts)).encode()
+    if not whole:
+        assert memory is None
+        return
+    kept = bytes(memory.text)
+    assert whole.endswith(kept) and len(whole[-cap:]) - 3 <= len(kept) <= len(whole[-cap:])
+    kept.decode("utf-8")  # whole characters
+    assert sorted(memory.suffixes.tolist()) == list(range(len(kept)))
+
+
 def test_training_remembers_the_corpus_it_read(tmp_path):
     (tmp_path / "a.md").write_text("First note about Quarrendell.\n" * 40)
     (tmp_path / "b.md").write_text("Second note, about nothing.\n" * 40)
     data = corpus.collect([tmp_path])
     setup = training_setup.prepare(data, size="tiny")
-    assert "Quarrendell" in setup.memory and "about nothing" in setup.memory
-    assert corpus_memory.remembered(data) == setup.memory
+    remembered = bytes(setup.memory.text)
+    assert b"Quarrendell" in remembered and b"about nothing" in remembered
+    assert bytes(corpus_memory.remembered(data, setup.vocab).text) == remembered

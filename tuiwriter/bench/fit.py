@@ -74,7 +74,7 @@ def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -
     engine = Engine.load(model, SuggestConfig(document_match=False))
     text = read_texts([path], engine.vocab.fold, memory_chars + chars)[0][1]
     remembered, held = text[:memory_chars], text[memory_chars:]
-    memory = CorpusMemory(remembered, engine.vocab.encode(remembered), len(engine.vocab))
+    memory = CorpusMemory.of_text(remembered, engine.vocab)
     edges = sorted(shortest for shortest, _ in corpus_memory.TRUST)
     rows: dict[tuple[int, int], list[tuple[float, float]]] = {}
     for i in range(1, len(held)):

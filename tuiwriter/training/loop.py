@@ -150,14 +150,14 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     resume_path: Path | None = None,
     resume: bool = False,
-    memory: str = "",
+    memory: checkpoint.Memory | None = None,
 ) -> TrainResult:
     """Train `model` on `train_text` for `cfg.minutes`, saving the best model to `out_path`.
 
     Stops at the time budget or when `should_stop()` turns true; either way it validates
     once more and keeps whichever model is best. An earlier best at `out_path` is replaced
-    only by a better one, atomically. `memory` is the text the saved model remembers
-    (`corpus_memory.remembered`).
+    only by a better one, atomically. `memory` is what the saved model remembers, indexed
+    once before the run (`corpus_memory.remembered`); `checkpoint.save` writes it once.
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

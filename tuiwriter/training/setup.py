@@ -34,7 +34,7 @@ class Setup:
     held: list[Path]  # held-out files; empty when the tail of the text is held out
     unknown_chars: int  # distinct corpus characters outside the vocabulary
     summary: dict
-    memory: str  # the text the trained model will remember (corpus_memory)
+    memory: checkpoint.Memory | None  # what the trained model will remember, indexed (corpus_memory)
 
 
 def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path | None = None,
@@ -65,7 +65,7 @@ def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path |
     unknown = len({c for f in data.files for c in set(f.text) if vocab.id_of(c) == 0})
     train_text, val_text, held = corpus.split(data, seed=seed)
     return Setup(model, vocab, rate, train_text, val_text, held, unknown,
-                 corpus_summary(data, origin, seed), corpus_memory.remembered(data))
+                 corpus_summary(data, origin, seed), corpus_memory.remembered(data, vocab))
 
 
 def corpus_summary(data: corpus.Corpus, origin: dict, seed: int) -> dict:
