@@ -15,6 +15,7 @@ from tuiwriter.predict.experts.corpus_memory import (
     MIN_MATCH,
     CorpusMemory,
     CorpusMemoryExpert,
+    folded_utf8,
     remembered_from,
     suffix_array,
     trust,
@@ -125,6 +126,13 @@ def test_the_last_bytes_of_the_folded_texts_are_remembered_from_a_character_boun
     assert whole.endswith(kept) and len(whole[-cap:]) - 3 <= len(kept) <= len(whole[-cap:])
     kept.decode("utf-8")  # whole characters
     assert sorted(memory.suffixes.tolist()) == list(range(len(kept)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="ab\r\n—“”’\u00a0é😀", max_size=40))
+def test_folding_bytes_is_folding_the_text(text):
+    vocab = Vocab.build(["ab"])
+    assert folded_utf8(text, vocab) == vocab.fold_text(text).encode()
 
 
 def test_training_remembers_the_corpus_it_read(tmp_path):

@@ -127,7 +127,10 @@ def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
     for old in path.parent.iterdir():
         if old.name.startswith(prefix) and old.name.endswith(".safetensors") and (
                 memory_file is None or old.name != memory_file["file"]):
-            old.unlink(missing_ok=True)  # no checkpoint names it any more
+            try:
+                old.unlink()  # no checkpoint names it any more
+            except OSError:  # gone already, or mapped by a running editor where that forbids it
+                pass
 
 
 def memory_file_name(path: Path, digest: str) -> str:
