@@ -4,10 +4,12 @@ constants (`speed` and `fit` say what each measures)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 from tuiwriter.bench.fit import fit_memory, fit_trust, tune
+from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates
 from tuiwriter.bench.speed import engine_latency, step_costs
 from tuiwriter.lm.model import SIZES
 
@@ -27,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit document_match.TRUST on the first --chars characters of each FILE instead")
     parser.add_argument("--fit-memory", nargs=2, metavar=("MODEL", "FILE"),
                         help="fit corpus_memory.TRUST: remember FILE's first 800,000 characters, predict --chars more")
+    parser.add_argument("--memory-candidates", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
+                        help="compare corpus memory representations: the default model remembering --mb MB of "
+                             "the BOOKS folder (HELD_OUT left out) and SHAKESPEARE's first 90 %%, evaluated on "
+                             "--chars characters of HELD_OUT and of SHAKESPEARE's last 10 %%")
+    parser.add_argument("--memory-build", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
+                        help="time and peak resident memory of building a memory of --mb MB (the first size)")
+    parser.add_argument("--mb", nargs="+", type=int, default=[4, 16, 64], help="memory sizes, MB")
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--no-document-match", action="store_true",
                         help="with --tune: the LSTM alone, without the document match")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
@@ -39,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.fit_memory:
         fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
+        return 0
+    if args.memory_candidates:
+        books, play, held = (Path(p) for p in args.memory_candidates)
+        candidates(books, play, held, args.mb, args.chars, args.candidates)
+        return 0
+    if args.memory_build:
+        build_rss(*(Path(p) for p in args.memory_build), args.mb[0])
         return 0
     if args.tune:
         tune(args.tune[0], args.tune[1], args.chars, args.thresholds, not args.no_document_match)
