@@ -66,22 +66,32 @@ ALPHABET = "abé😀 —-"
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=ALPHABET, min_size=1, max_size=60), st.text(alphabet=ALPHABET, min_size=3, max_size=40),
-       st.text(alphabet=ALPHABET, max_size=4))
-def test_the_experts_opinion_is_a_brute_force_search(text, doc, extra):
+@given(st.text(alphabet=ALPHABET, min_size=1, max_size=60), st.text(alphabet=ALPHABET, min_size=3, max_size=50),
+       st.text(alphabet=ALPHABET, max_size=4), st.randoms(use_true_random=False))
+def test_the_experts_opinion_is_a_brute_force_search(text, doc, extra, rng):
     vocab = Vocab.build(["ab -" + "😀" * 5])
     assert vocab.id_of("é") == 0 and vocab.id_of("😀") != 0
     expert = CorpusMemoryExpert.remembering(Memory.of(vocab.fold_text(text).encode()), vocab)
-    cursor = len(doc) - len(doc) // 3
-    expected = brute_force(vocab.fold_text(text), vocab.fold_text(doc[:cursor] + extra), vocab)
-    got = expert.opinion(doc, cursor, extra)
-    if expected is None or not expected[1]:
-        assert got is None
-    else:
-        length, after = expected
-        counts = got.mass
-        assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))) == after
-        assert got.total == len(after) and got.trust == trust(length, len(after))
+    # typing along (each query extends the last: the search starts from the last match), then jumps
+    cursors = list(range(len(doc) + 1)) + [rng.randrange(len(doc) + 1) for _ in range(10)]
+    for cursor in cursors:
+        expected = brute_force(vocab.fold_text(text), vocab.fold_text(doc[max(0, cursor - 32):cursor] + extra), vocab)
+        got = expert.opinion(doc, cursor, extra)
+        if expected is None or not expected[1]:
+            assert got is None
+        else:
+            length, after = expected
+            counts = got.mass
+            assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))) == after
+            assert got.total == len(after) and got.trust == trust(length, len(after))
+
+
+def test_typing_along_a_remembered_phrase_finds_every_longer_match():
+    memory, vocab = memory_of("the quick brown fox jumps over the lazy dog; the quick red fox")
+    phrase = "so the quick brown fox jumps"
+    lengths = [memory.predict(phrase[:i]) for i in range(len(phrase) + 1)]
+    found = [hit[1] if hit else 0 for hit in lengths]
+    assert found[-1] == len("the quick brown fox jumps") and found[-3] == len("the quick brown fox jum")
 
 
 @settings(max_examples=100, deadline=None)
@@ -143,3 +153,25 @@ def test_training_remembers_the_corpus_it_read(tmp_path):
     remembered = bytes(setup.memory.text)
     assert b"Quarrendell" in remembered and b"about nothing" in remembered
     assert bytes(corpus_memory.remembered(data, setup.vocab).text) == remembered
+
+
+def test_a_trained_model_remembers_its_corpus_from_one_memory_file(tmp_path):
+    from tuiwriter.lm import checkpoint
+    from tuiwriter.predict.engine import Engine
+    from tuiwriter.predict.policy import SuggestConfig
+    from tuiwriter.training.loop import TrainConfig, train
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("Ask Percival Thwackum about the lease.\n" + "Plain words here.\n" * 60)
+    (notes / "b.md").write_text("Nothing much, a second note.\n" * 60)
+    setup = training_setup.prepare(corpus.collect([notes]), size="tiny")
+    out = tmp_path / "model" / "model.safetensors"
+    out.parent.mkdir()
+    cfg = TrainConfig(minutes=5, max_steps=6, batch=4, seq_len=32, eval_every_s=1e-9, threads=1)
+    train(setup.model, setup.vocab, setup.train_text, setup.val_text, out, cfg, setup.summary, memory=setup.memory)
+    assert [p.name for p in out.parent.iterdir() if ".memory-" in p.name] == [
+        checkpoint.memory_file_name(out, setup.memory.digest())]  # one, however often it saved
+    engine = Engine.load(str(out), SuggestConfig(document_match=False))
+    opinion = dict(engine.experts)["corpus_memory"].opinion("Percival Thwac", 14, "")
+    assert opinion is not None and int(opinion.mass.argmax()) == engine.vocab.id_of("k")

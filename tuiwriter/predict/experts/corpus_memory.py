@@ -132,6 +132,7 @@ class CorpusMemory:
         self._order = memoryview(suffixes).cast("B").cast({4: "i", 8: "q"}[suffixes.itemsize])
         self.vocab_size = len(vocab)
         self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 2- and 3-byte heads
+        self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
         points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
@@ -202,16 +203,30 @@ class CorpusMemory:
         """The match lengths tried, shortest first (where an ending occurs, shorter ones do)."""
         return list(range(MIN_MATCH, min(MAX_MATCH, len(context)) + 1))
 
+    def _bound(self, context: str) -> int:
+        """The longest match possible after the last query's: a context that adds one character
+        to it (or to its ending) matches at most one character longer than it did, unless that
+        match was as long as the search allowed."""
+        before, length = self._last
+        head = context[:-1]
+        if length < min(MAX_MATCH, len(before)) and (before.endswith(head) or head.endswith(before)):
+            return length + 1
+        return MAX_MATCH
+
     def predict(self, context: str) -> tuple[torch.Tensor, int] | None:
         """(next-character counts over the vocabulary, match length in characters) for the
         longest ending of `context` found with a following character, or None below MIN_MATCH.
         `context` is folded as the remembered text was."""
         n = self.size
         lengths = self._lengths(context)
+        bound = self._bound(context)
+        while lengths and lengths[-1] > bound:
+            lengths.pop()
         best: tuple[int, int, int, int] | None = None
         lo, hi = 0, len(lengths) - 1
+        # Typing along a remembered phrase, the bound is the answer: try it first.
+        mid = hi if bound < MAX_MATCH else (lo + hi) // 2
         while lo <= hi:  # occurring is monotone in the length: binary search on it
-            mid = (lo + hi) // 2
             pattern = utf8(context[-lengths[mid]:])
             a, b = self._find(pattern)
             if b > a and (b - a > 1 or self._order[a] + len(pattern) < n):
@@ -219,6 +234,8 @@ class CorpusMemory:
                 lo = mid + 1
             else:
                 hi = mid - 1
+            mid = (lo + hi) // 2
+        self._last = (context, best[0] if best else MIN_MATCH - 1)
         if best is None:
             return None
         length, width, a, b = best
