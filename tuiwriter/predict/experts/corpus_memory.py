@@ -9,13 +9,20 @@ counted. The more often the match occurred (and the longer it is), the more the 
 trusted (`trust`): p = (1 - trust) * p + trust * counts / total.
 
 Search: a suffix array over the UTF-8 bytes of the remembered text (folded as the vocabulary
-folds), built once by the trainer with libdivsufsort (`pydivsufsort`, about 10 s and 5 bytes per
-byte of text for 64 MB here) and memory-mapped when the model loads; a query is a binary search
-on the match length, each probe a binary search in the array comparing bytes. The UTF-8 of whole
-characters only occurs in UTF-8 text at character boundaries, so matches are the same as over
-characters; the character after a match is decoded from its bytes. `MAX_BYTES` caps what is
-remembered (the last files win); the benchmark behind the choice: `python -m tuiwriter.bench
---memory-candidates`.
+folds), built once per training run with libdivsufsort (`pydivsufsort`; 5 bytes per byte of text)
+and memory-mapped when the model loads, so loading costs nothing however much is remembered. A
+query is a binary search on the match length (from the last query's match when the context only
+grew by a character), each probe a binary search in the array comparing bytes (from the remembered
+range of the pattern's first 2 and 3 bytes). The UTF-8 of whole characters only occurs in UTF-8
+text at character boundaries, so matches are the same as over characters (as before the index
+was stored); the character after a match is decoded from its bytes.
+
+`MAX_BYTES` caps what is remembered (the last files win). `python -m tuiwriter.bench
+--memory-candidates` compares this with a suffix array sampled at word starts (2.5 times smaller,
+better on books, mixed on notes) and hashed context counts of bounded size (far worse: at a
+fixed size the counts of long contexts collide), at 4 to 128 MB; bits/char did not improve past
+16 MB of real text there, and the costs grow with the cap (file 5 bytes per byte, build time and
+memory), so the cap is the 64 MB the product asks for.
 
 The trust per match length and count was fitted by maximum likelihood with the default model
 remembering the first 800,000 characters of Tiny Shakespeare's first 90 % and predicting the
