@@ -277,6 +277,9 @@ def _load_memory(path: Path, field: str) -> Memory:
     try:
         with open(file, "rb") as fh:
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+            # Queries touch a few scattered pages; read-ahead would read megabytes around each.
+            mapped.madvise(mmap.MADV_RANDOM)
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"cannot map the remembered text {file}: {exc}") from None
     index = np.frombuffer(mapped, dtype=dtype, count=size, offset=start + s0)
