@@ -48,6 +48,7 @@ def test_the_remembered_text_and_its_index_round_trip_beside_the_checkpoint(tmp_
     ck = checkpoint.load(path)
     assert bytes(ck.memory.text) == "héllo wörld - \"notes\"\n".encode()  # folded as the model reads
     assert ck.memory.suffixes.tolist() == memory.suffixes.tolist()
+    assert ck.memory.heads.tolist() == memory.heads.tolist()
     assert isinstance(ck.memory.buffer, mmap.mmap)  # mapped, not read
     ck.build_model()  # the remembered text is not mistaken for a weight
     memory_file = path.parent / checkpoint.memory_file_name(path, memory.digest())
@@ -117,6 +118,9 @@ def _tamper(memory_file: Path, change) -> None:
     lambda t: t.update({checkpoint.MEMORY: t[checkpoint.MEMORY].astype(np.int16)}),
     lambda t: t.update({checkpoint.SUFFIXES: t[checkpoint.SUFFIXES].reshape(1, -1)}),
     lambda t: t.pop(checkpoint.SUFFIXES),
+    lambda t: t.update({checkpoint.HEADS: t[checkpoint.HEADS].astype(np.int32)}),
+    lambda t: t.update({checkpoint.HEADS: t[checkpoint.HEADS][:-1]}),
+    lambda t: t.pop(checkpoint.HEADS),
 ])
 def test_a_damaged_memory_file_gets_a_one_line_error(tmp_path, change):
     model, vocab = _model()

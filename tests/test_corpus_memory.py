@@ -9,13 +9,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuiwriter.lm.checkpoint import Memory
+from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
 from tuiwriter.predict.experts import corpus_memory
 from tuiwriter.predict.experts.corpus_memory import (
     MIN_MATCH,
     CorpusMemory,
     CorpusMemoryExpert,
     folded_utf8,
+    head_starts,
     remembered_from,
     suffix_array,
     trust,
@@ -96,14 +97,28 @@ def test_typing_along_a_remembered_phrase_finds_every_longer_match():
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(alphabet=ALPHABET, min_size=1, max_size=40), st.lists(st.integers(-2**31, 2**31 - 1), max_size=60),
-       st.text(alphabet=ALPHABET, min_size=3, max_size=20))
-def test_a_damaged_index_never_crashes_a_query(text, entries, context):
+       st.lists(st.integers(-2**63, 2**63 - 1), max_size=200), st.text(alphabet=ALPHABET, min_size=3, max_size=20))
+def test_a_damaged_index_never_crashes_a_query(text, entries, starts, context):
     vocab = Vocab.build(["ab -" + "😀" * 5])
     data = text.encode()
     suffixes = np.array((entries + [0] * len(data))[:len(data)], dtype=np.int32)
-    memory = CorpusMemory(Memory(data, 0, len(data), suffixes), vocab)
-    got = memory.predict(context)
-    assert got is None or (got[0] >= 0).all()
+    heads = np.resize(np.array(starts or [0], dtype=np.int64), HEAD_COUNT + 1)
+    for index in (suffixes, suffix_array(data)):
+        memory = CorpusMemory(Memory(data, 0, len(data), index, heads), vocab)
+        got = memory.predict(context)
+        assert got is None or (got[0] >= 0).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet="ab\n😀é", max_size=60))
+def test_the_stored_head_ranges_hold_every_suffix_of_their_two_bytes(text):
+    data = text.encode()
+    order, starts = suffix_array(data), head_starts(np.frombuffer(data, dtype=np.uint8))
+    assert starts[-1] == len(data)
+    for rank, p in enumerate(order.tolist()):
+        if p + 2 <= len(data):
+            h = data[p] << 8 | data[p + 1]
+            assert starts[h] <= rank < starts[h + 1]
 
 
 def test_no_prediction_without_a_long_enough_match():

@@ -38,6 +38,8 @@ RESUME_FORMAT = "tuiwriter-resume"
 MEMORY = "memory.text"  # the remembered text, inside a checkpoint saved before the index existed
 MEMORY_FORMAT = "tuiwriter-memory"
 SUFFIXES = "memory.suffixes"
+HEADS = "memory.heads"  # where each 2-byte head's suffixes start: 65,536 + 1 offsets
+HEAD_COUNT = 1 << 16
 _SUFFIX_DTYPES = {"I32": np.dtype("<i4"), "I64": np.dtype("<i8")}
 
 
@@ -49,19 +51,20 @@ class CheckpointError(Exception):
 class Memory:
     """The text a model remembers (`corpus_memory`): UTF-8 of the training text folded as the
     model's vocabulary folds, at `buffer[offset:offset + size]` (a memory map of the memory file,
-    or bytes), and the start offsets of its suffixes in sorted order (None for a checkpoint saved
-    before the index existed: built when it loads). Slicing `buffer` gives bytes, which is what
-    the search compares."""
+    or bytes), the start offsets of its suffixes in sorted order and where the suffixes of each
+    2-byte head start among them (both None for a checkpoint saved before the index existed:
+    built when it loads). Slicing `buffer` gives bytes, which is what the search compares."""
 
     buffer: bytes | bytearray | mmap.mmap
     offset: int
     size: int
     suffixes: np.ndarray | None
+    heads: np.ndarray | None = None
     _digest: str = ""
 
     @classmethod
-    def of(cls, text: bytes, suffixes: np.ndarray | None = None) -> "Memory":
-        return cls(text, 0, len(text), suffixes)
+    def of(cls, text: bytes) -> "Memory":
+        return cls(text, 0, len(text), None)
 
     @property
     def text(self) -> np.ndarray:
@@ -116,7 +119,7 @@ def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
     path = Path(path)
     memory_file = None
     if memory is not None:
-        if memory.suffixes is None:
+        if memory.suffixes is None or memory.heads is None:
             raise ValueError("a memory is saved with its index (corpus_memory builds it)")
         name = memory_file_name(path, memory.digest())
         if not (path.parent / name).exists():
@@ -139,18 +142,22 @@ def memory_file_name(path: Path, digest: str) -> str:
 
 def _save_memory(path: Path, memory: Memory) -> None:
     """A safetensors file written piece by piece, so that hundreds of MB are not copied once
-    more into one buffer: the suffixes first (8-byte aligned for a memory map), then the text."""
+    more into one buffer: the heads and suffixes first (8-byte aligned for a memory map), then
+    the text."""
+    heads = np.ascontiguousarray(memory.heads, dtype="<i8")
     suffixes = np.ascontiguousarray(memory.suffixes, dtype=memory.suffixes.dtype.newbyteorder("<"))
     kind = {4: "I32", 8: "I64"}[suffixes.itemsize]
+    at = [0, heads.nbytes, heads.nbytes + suffixes.nbytes, heads.nbytes + suffixes.nbytes + memory.size]
     header = {
         "__metadata__": {"format": MEMORY_FORMAT, "format_version": str(VERSION), "digest": memory.digest()},
-        SUFFIXES: {"dtype": kind, "shape": [len(suffixes)], "data_offsets": [0, suffixes.nbytes]},
-        MEMORY: {"dtype": "U8", "shape": [memory.size],
-                 "data_offsets": [suffixes.nbytes, suffixes.nbytes + memory.size]},
+        HEADS: {"dtype": "I64", "shape": [len(heads)], "data_offsets": at[0:2]},
+        SUFFIXES: {"dtype": kind, "shape": [len(suffixes)], "data_offsets": at[1:3]},
+        MEMORY: {"dtype": "U8", "shape": [memory.size], "data_offsets": at[2:4]},
     }
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
-    atomic_write(path, [len(raw).to_bytes(8, "little"), raw, memoryview(suffixes).cast("B"), memory.text.data])
+    atomic_write(path, [len(raw).to_bytes(8, "little"), raw, memoryview(heads).cast("B"),
+                        memoryview(suffixes).cast("B"), memory.text.data])
 
 
 def _full_header(data: bytes, path: Path, size: int | None = None) -> dict:
@@ -260,19 +267,20 @@ def _load_memory(path: Path, field: str) -> Memory:
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or meta.get("format") != MEMORY_FORMAT or meta.get("digest") != digest:
         raise damaged(f"{name} is not this model's")
-    text, suffixes = header.get(MEMORY), header.get(SUFFIXES)
-    if not isinstance(text, dict) or not isinstance(suffixes, dict):
+    text, suffixes, heads = header.get(MEMORY), header.get(SUFFIXES), header.get(HEADS)
+    if not all(isinstance(t, dict) for t in (text, suffixes, heads)):
         raise damaged("text or index missing")
     dtype = _SUFFIX_DTYPES.get(suffixes.get("dtype"))
-    if text.get("dtype") != "U8" or dtype is None:
+    if text.get("dtype") != "U8" or dtype is None or heads.get("dtype") != "I64":
         raise damaged("text is not bytes or index is not integers")
-    if text.get("shape") != [size] or suffixes.get("shape") != [size]:
+    if text.get("shape") != [size] or suffixes.get("shape") != [size] or heads.get("shape") != [HEAD_COUNT + 1]:
         raise damaged("text and index lengths disagree")
-    spans = [text.get("data_offsets"), suffixes.get("data_offsets")]
+    spans = [text.get("data_offsets"), suffixes.get("data_offsets"), heads.get("data_offsets")]
     if not all(isinstance(s, list) and len(s) == 2 and all(isinstance(v, int) for v in s) for s in spans):
         raise damaged("bad offsets")
-    (t0, t1), (s0, s1) = spans
-    if t1 - t0 != size or s1 - s0 != size * dtype.itemsize or min(t0, s0) < 0 or start + max(t1, s1) > file_size:
+    (t0, t1), (s0, s1), (h0, h1) = spans
+    if (t1 - t0 != size or s1 - s0 != size * dtype.itemsize or h1 - h0 != (HEAD_COUNT + 1) * 8
+            or min(t0, s0, h0) < 0 or start + max(t1, s1, h1) > file_size):
         raise damaged("text or index truncated")
     try:
         with open(file, "rb") as fh:
@@ -283,7 +291,8 @@ def _load_memory(path: Path, field: str) -> Memory:
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"cannot map the remembered text {file}: {exc}") from None
     index = np.frombuffer(mapped, dtype=dtype, count=size, offset=start + s0)
-    return Memory(mapped, start + t0, size, index, digest)
+    starts = np.frombuffer(mapped, dtype="<i8", count=HEAD_COUNT + 1, offset=start + h0)
+    return Memory(mapped, start + t0, size, index, starts, digest)
 
 
 def save_resume(path: Path, optimizer: torch.optim.Optimizer, info: dict) -> None:

@@ -33,13 +33,13 @@ next 30,000 (text the model never trained on, outside the dev texts):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Iterable
 
 import numpy as np
 import torch
 
-from tuiwriter.lm.checkpoint import Memory
+from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
 from tuiwriter.predict.experts import Opinion
 from tuiwriter.text.corpus import JOIN, Corpus
 from tuiwriter.text.vocab import Vocab
@@ -47,6 +47,7 @@ from tuiwriter.text.vocab import Vocab
 MIN_MATCH = 3
 MAX_MATCH = 32
 MAX_COUNTED = 2048  # a match found more often is counted on an even sample of its places
+RECENT = 64  # answers kept for contexts asked again
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
 
@@ -106,7 +107,7 @@ def remembered_from(texts: Iterable[str], vocab: Vocab, cap: int = MAX_BYTES) ->
     first = 0
     while first < len(buffer) and joined[first] & 0xC0 == 0x80:  # cut inside a character
         first += 1
-    return Memory(buffer, first, len(buffer) - first, suffix_array(joined[first:]))
+    return Memory(buffer, first, len(buffer) - first, suffix_array(joined[first:]), head_starts(joined[first:]))
 
 
 def suffix_array(text: np.ndarray | bytes) -> np.ndarray:
@@ -121,6 +122,26 @@ def suffix_array(text: np.ndarray | bytes) -> np.ndarray:
         if not text.flags.writeable:  # pydivsufsort cannot take a read-only array
             text = text.tobytes()
     return np.asarray(divsufsort(text))
+
+
+def head_starts(text: np.ndarray, chunk: int = 1 << 23) -> np.ndarray:
+    """Where the suffixes starting with each 2 bytes (h = 256 * first + second) start in the
+    suffix array of `text`, and its length last: the sorted order is, per first byte, the
+    one-byte suffix at the very end if it is that byte, then the pairs in order; a head's
+    range is starts[h]:starts[h + 1] (one more entry at most, which no search mistakes for it).
+    Counted in chunks: no array as long as the text."""
+    n = len(text)
+    counts = np.zeros(HEAD_COUNT, dtype=np.int64)
+    for at in range(0, max(0, n - 1), chunk):
+        end = min(n - 1, at + chunk)
+        pairs = text[at:end].astype(np.int32) << 8 | text[at + 1:end + 1]
+        counts += np.bincount(pairs, minlength=HEAD_COUNT)
+    starts = np.zeros(HEAD_COUNT + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    if n:  # the last byte's one-byte suffix comes before every pair it starts
+        starts[int(text[-1]) << 8:] += 1
+        starts[HEAD_COUNT] = n
+    return starts
 
 
 class CorpusMemory:
@@ -138,8 +159,13 @@ class CorpusMemory:
         # Python ints at C speed for the bisection
         self._order = memoryview(suffixes).cast("B").cast({4: "i", 8: "q"}[suffixes.itemsize])
         self.vocab_size = len(vocab)
-        self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 2- and 3-byte heads
+        self._heads = None
+        if memory.heads is not None:  # 512 KB, kept in range: a damaged table sends no search outside
+            heads = np.clip(memory.heads, 0, len(suffixes)).astype(np.int64)
+            self._heads = memoryview(heads).cast("B").cast("q")
+        self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 3-byte heads (2 without `heads`)
         self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
+        self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int]] = OrderedDict()
         points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
@@ -150,7 +176,8 @@ class CorpusMemory:
         """Builds the suffix array of a memory saved without one (a checkpoint from before it
         was stored)."""
         if memory.suffixes is None:
-            memory = Memory(memory.buffer, memory.offset, memory.size, suffix_array(memory.text))
+            memory = Memory(memory.buffer, memory.offset, memory.size, suffix_array(memory.text),
+                            head_starts(memory.text))
         return cls(memory, vocab)
 
     @classmethod
@@ -178,18 +205,23 @@ class CorpusMemory:
         return a, bisect_right(indices, pattern, lo, min(probe, hi), key=key)
 
     def _find(self, pattern: bytes) -> tuple[int, int]:
-        """`_range`, starting from the range of the pattern's first two, then three bytes
-        (remembered: about half the probes of a search over the whole array at 64 MB)."""
-        bucket = (0, len(self._order))
-        for width in (2, 3):
-            head = pattern[:width]
-            known = self._buckets.get(head)
-            if known is None:
-                if len(self._buckets) >= MAX_BUCKETS:
-                    self._buckets.clear()
-                known = self._buckets[head] = self._range(head, *bucket)
-            bucket = known
-        return self._range(pattern, *bucket)
+        """`_range`, starting from the range of the pattern's first two bytes (stored with the
+        index; found and remembered for a sampled one), then three (remembered): about half the
+        probes of a search over the whole array at 64 MB."""
+        if self._heads is not None:
+            h = pattern[0] << 8 | pattern[1]
+            bucket = (self._heads[h], self._heads[h + 1])
+        else:
+            bucket = self._bucket(pattern[:2], (0, len(self._order)))
+        return self._range(pattern, *self._bucket(pattern[:3], bucket))
+
+    def _bucket(self, head: bytes, within: tuple[int, int]) -> tuple[int, int]:
+        known = self._buckets.get(head)
+        if known is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._buckets.clear()
+            known = self._buckets[head] = self._range(head, *within)
+        return known
 
     def _next_ids(self, at: np.ndarray) -> np.ndarray:
         """Vocabulary ids of the characters starting at byte offsets `at` (0 where unknown or
@@ -223,7 +255,24 @@ class CorpusMemory:
     def predict(self, context: str) -> tuple[torch.Tensor, int] | None:
         """(next-character counts over the vocabulary, match length in characters) for the
         longest ending of `context` found with a following character, or None below MIN_MATCH.
-        `context` is folded as the remembered text was."""
+        `context` is folded as the remembered text was. The answer depends on its last
+        MAX_MATCH + 1 characters at most; the last RECENT answers are kept (the engine asks
+        again for the same context: the suggestion, then the typed character's probability)."""
+        key = context[-MAX_MATCH - 1:]
+        known = self._recent.get(key)
+        if known is not None:
+            self._recent.move_to_end(key)
+            self._last = (context, known[1])
+            return known[0]
+        answer, length = self._search(context)
+        self._last = (context, length)
+        self._recent[key] = (answer, length)
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return answer
+
+    def _search(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int]:
+        """(`predict`'s answer, the match length found even where no known character followed)."""
         n = self.size
         lengths = self._lengths(context)
         bound = self._bound(context)
@@ -242,9 +291,8 @@ class CorpusMemory:
             else:
                 hi = mid - 1
             mid = (lo + hi) // 2
-        self._last = (context, best[0] if best else MIN_MATCH - 1)
         if best is None:
-            return None
+            return None, MIN_MATCH - 1
         length, width, a, b = best
         step = max(1, (b - a) // MAX_COUNTED)
         after = self.suffixes[a:b:step].astype(np.int64) + width
@@ -252,8 +300,8 @@ class CorpusMemory:
         counts = np.bincount(self._next_ids(after), minlength=self.vocab_size)
         counts[0] = 0  # an unknown character is never suggested: nothing to learn from it
         if not counts.any():
-            return None
-        return torch.from_numpy(counts.astype(np.float32)), length
+            return None, length
+        return (torch.from_numpy(counts.astype(np.float32)), length), length
 
 
 def trust(length: int, occurrences: int) -> float:
