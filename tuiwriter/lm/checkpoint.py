@@ -5,7 +5,8 @@ vocabulary, architecture, training summary). Loading parses a header and raw num
 never run code, unlike a pickle. Writes go through `paths.atomic_write`.
 
 A trained model also remembers the text it was trained on (`Memory`, see `corpus_memory`): the
-text as UTF-8 and its suffix array, built once by the trainer, in a second safetensors file beside
+text as UTF-8, its suffix array and where each 2-byte head starts in it, built once by the trainer
+(about 5 bytes per byte of text), in a second safetensors file beside
 the checkpoint (`model.memory-<digest>.safetensors`, named in the checkpoint's header). It is a
 file of its own because the trainer rewrites the checkpoint at every validation improvement and
 the memory can be hundreds of MB that never change during a run: it is written once, before the
