@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from tuiwriter.bench.fit import fit_memory, fit_trust, tune
-from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates
+from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates, memory_texts
 from tuiwriter.bench.speed import engine_latency, step_costs
 from tuiwriter.lm.model import SIZES
 
@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="compare corpus memory representations: the default model remembering --mb MB of "
                              "the BOOKS folder (HELD_OUT left out) and SHAKESPEARE's first 90 %%, evaluated on "
                              "--chars characters of HELD_OUT and of SHAKESPEARE's last 10 %%")
+    parser.add_argument("--fit-background", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
+                        help="with --fit-memory: remember --mb MB of the BOOKS folder (as --memory-candidates, "
+                             "without SHAKESPEARE) before FILE's characters")
     parser.add_argument("--memory-build", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
                         help="time and peak resident memory of building a memory of --mb MB (the first size)")
     parser.add_argument("--mb", nargs="+", type=int, default=[4, 16, 64], help="memory sizes, MB")
@@ -48,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         fit_trust(args.fit_trust[0], args.fit_trust[1:], args.chars)
         return 0
     if args.fit_memory:
-        fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
+        background = None
+        if args.fit_background:
+            books, play, held = (Path(p) for p in args.fit_background)
+            background = memory_texts(books, play, held, args.mb[0] * 1_000_000)[0][:-1]
+        fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars, background=background)
         return 0
     if args.memory_candidates:
         books, play, held = (Path(p) for p in args.memory_candidates)
