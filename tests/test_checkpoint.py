@@ -1,7 +1,14 @@
+import json
+import mmap
 import pickle
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from safetensors.numpy import load_file, save_file
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
 
 from tests.conftest import rewrite_metadata
 from tuiwriter.lm import checkpoint
@@ -27,33 +34,124 @@ def test_round_trip_keeps_weights_vocab_and_summary(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_the_remembered_text_round_trips_and_old_checkpoints_remember_nothing(tmp_path):
+def _remembering(text: str, vocab: Vocab) -> checkpoint.Memory:
+    from tuiwriter.predict.experts.corpus_memory import remembered_from
+
+    return remembered_from([text], vocab)
+
+
+def test_the_remembered_text_and_its_index_round_trip_beside_the_checkpoint(tmp_path):
     model, vocab = _model()
     path = tmp_path / "m.safetensors"
-    checkpoint.save(path, model, vocab, {}, memory="héllo wörld — “notes”\n")
+    memory = _remembering("héllo wörld — “notes”\n", vocab)
+    checkpoint.save(path, model, vocab, {}, memory=memory)
     ck = checkpoint.load(path)
-    assert ck.memory == "héllo wörld — “notes”\n"
+    assert bytes(ck.memory.text) == "héllo wörld - \"notes\"\n".encode()  # folded as the model reads
+    assert ck.memory.suffixes.tolist() == memory.suffixes.tolist()
+    assert ck.memory.heads.tolist() == memory.heads.tolist()
+    assert isinstance(ck.memory.buffer, mmap.mmap)  # mapped, not read
     ck.build_model()  # the remembered text is not mistaken for a weight
+    memory_file = path.parent / checkpoint.memory_file_name(path, memory.digest())
+    assert oct(memory_file.stat().st_mode & 0o777) == "0o600"
+    stored = load_file(str(memory_file))  # a plain safetensors file
+    assert bytes(stored[checkpoint.MEMORY]) == bytes(ck.memory.text)
     checkpoint.save(path, model, vocab, {})
-    assert checkpoint.load(path).memory == ""
+    assert checkpoint.load(path).memory is None
+    assert not memory_file.exists()  # no checkpoint names it any more
+
+
+def test_the_memory_file_is_written_once_per_run(tmp_path):
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    memory = _remembering("notes about nothing at all\n" * 10, vocab)
+    checkpoint.save(path, model, vocab, {"val_bpc": 2.0}, memory=memory)
+    memory_file = path.parent / checkpoint.memory_file_name(path, memory.digest())
+    first = memory_file.stat().st_ino
+    checkpoint.save(path, model, vocab, {"val_bpc": 1.9}, memory=memory)
+    assert memory_file.stat().st_ino == first
+    assert checkpoint.load(path).training["val_bpc"] == 1.9
+    other = _remembering("other notes\n" * 10, vocab)
+    checkpoint.save(path, model, vocab, {}, memory=other)
+    assert not memory_file.exists() and checkpoint.load(path).memory.size == other.size
+
+
+def _save_old_checkpoint(path, model, vocab, memory_tensor) -> None:
+    """A checkpoint as tuiwriter wrote them before the index: the text inside, as MEMORY."""
+    checkpoint.save(path, model, vocab, {})
+    data = path.read_bytes()
+    tensors = st_load(data)
+    tensors[checkpoint.MEMORY] = memory_tensor
+    path.write_bytes(st_save(tensors, metadata=checkpoint._header(data, path)))
+
+
+def test_an_old_checkpoint_keeps_its_remembered_text(tmp_path):
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    text = "héllo wörld — “notes”\n"
+    _save_old_checkpoint(path, model, vocab, torch.frombuffer(bytearray(text.encode()), dtype=torch.uint8))
+    ck = checkpoint.load(path)
+    assert bytes(ck.memory.text).decode() == vocab.fold_text(text) and ck.memory.suffixes is None
+    ck.build_model()
 
 
 @pytest.mark.parametrize("tensor", [torch.tensor([104, 105]), torch.zeros(2, 2, dtype=torch.uint8),
                                     torch.tensor([0xFF, 0xFE], dtype=torch.uint8)])
 def test_a_damaged_remembered_text_gets_a_one_line_error(tmp_path, tensor):
-    from safetensors.torch import load as st_load
-    from safetensors.torch import save as st_save
-
     model, vocab = _model()
     path = tmp_path / "m.safetensors"
-    checkpoint.save(path, model, vocab, {}, memory="hi")
-    data = path.read_bytes()
-    header = checkpoint._header(data, path)
-    tensors = st_load(data)
-    tensors[checkpoint.MEMORY] = tensor
-    path.write_bytes(st_save(tensors, metadata=header))
+    _save_old_checkpoint(path, model, vocab, tensor)
     with pytest.raises(checkpoint.CheckpointError, match="remembered text"):
         checkpoint.load(path)
+
+
+def _tamper(memory_file: Path, change) -> None:
+    header = json.loads(memory_file.read_bytes()[8:8 + int.from_bytes(memory_file.read_bytes()[:8], "little")])
+    tensors = load_file(str(memory_file))
+    change(tensors)
+    save_file(tensors, str(memory_file), metadata=header["__metadata__"])
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.update({checkpoint.SUFFIXES: t[checkpoint.SUFFIXES].astype(np.float32)}),  # wrong dtype
+    lambda t: t.update({checkpoint.SUFFIXES: t[checkpoint.SUFFIXES][:-1]}),  # wrong length
+    lambda t: t.update({checkpoint.MEMORY: t[checkpoint.MEMORY][:-1]}),
+    lambda t: t.update({checkpoint.MEMORY: t[checkpoint.MEMORY].astype(np.int16)}),
+    lambda t: t.update({checkpoint.SUFFIXES: t[checkpoint.SUFFIXES].reshape(1, -1)}),
+    lambda t: t.pop(checkpoint.SUFFIXES),
+    lambda t: t.update({checkpoint.HEADS: t[checkpoint.HEADS].astype(np.int32)}),
+    lambda t: t.update({checkpoint.HEADS: t[checkpoint.HEADS][:-1]}),
+    lambda t: t.pop(checkpoint.HEADS),
+])
+def test_a_damaged_memory_file_gets_a_one_line_error(tmp_path, change):
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    memory = _remembering("hello world, hello notes\n" * 5, vocab)
+    checkpoint.save(path, model, vocab, {}, memory=memory)
+    _tamper(path.parent / checkpoint.memory_file_name(path, memory.digest()), change)
+    with pytest.raises(checkpoint.CheckpointError, match="remembered text") as err:
+        checkpoint.load(path)
+    assert "\n" not in str(err.value)
+
+
+def test_a_missing_or_foreign_memory_file_gets_a_one_line_error(tmp_path):
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    memory = _remembering("hello world, hello notes\n" * 5, vocab)
+    checkpoint.save(path, model, vocab, {}, memory=memory)
+    memory_file = path.parent / checkpoint.memory_file_name(path, memory.digest())
+    foreign = tmp_path / "other.safetensors"
+    checkpoint.save(foreign, model, vocab, {}, memory=_remembering("something else entirely\n" * 5, vocab))
+    foreign_file = next(tmp_path.glob("other.memory-*"))
+    memory_file.write_bytes(foreign_file.read_bytes())  # another model's memory under this name
+    with pytest.raises(checkpoint.CheckpointError, match="is not this model's"):
+        checkpoint.load(path)
+    memory_file.unlink()
+    with pytest.raises(checkpoint.CheckpointError, match="missing"):
+        checkpoint.load(path)
+    memory_file.write_bytes(b"\x05")
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        checkpoint.load(path)
+    assert "\n" not in str(err.value)
 
 
 def test_truncated_checkpoint_gets_a_one_line_error(tmp_path):

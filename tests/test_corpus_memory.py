@@ -9,30 +9,36 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
 from tuiwriter.predict.experts import corpus_memory
 from tuiwriter.predict.experts.corpus_memory import (
     MIN_MATCH,
     CorpusMemory,
+    CorpusMemoryExpert,
+    folded_utf8,
+    head_starts,
+    remembered_from,
     suffix_array,
     trust,
 )
 from tuiwriter.text import corpus
+from tuiwriter.text.corpus import JOIN
 from tuiwriter.text.vocab import Vocab
 from tuiwriter.training import setup as training_setup
 
 
 def memory_of(text: str) -> tuple[CorpusMemory, Vocab]:
     vocab = Vocab.build([text])
-    return CorpusMemory(text, vocab.encode(text), len(vocab)), vocab
+    return CorpusMemory.of_text(text, vocab), vocab
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.text(alphabet="abc", max_size=80), st.integers(min_value=1, max_value=9))
-def test_the_suffix_array_sorts_suffixes_on_their_first_symbols(text, depth):
-    ids = np.array([ord(c) for c in text], dtype=np.int64)
-    order = suffix_array(ids, depth)
-    assert sorted(order.tolist()) == list(range(len(text)))
-    keys = [text[p:p + depth] for p in order]
+@given(st.text(alphabet="abcé😀", max_size=80))
+def test_the_suffix_array_sorts_the_suffixes_of_the_bytes(text):
+    data = text.encode()
+    order = suffix_array(data)
+    assert sorted(order.tolist()) == list(range(len(data)))
+    keys = [data[p:] for p in order]
     assert keys == sorted(keys)
 
 
@@ -45,26 +51,74 @@ def test_it_counts_what_followed_the_longest_ending():
     assert length == len("Y abc") and counts[vocab.id_of("X")] == 1 and counts.sum() == 1
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(alphabet="abé ", min_size=1, max_size=60), st.text(alphabet="abé ", min_size=3, max_size=12))
-def test_characters_outside_the_vocabulary_do_not_confuse_the_search(text, context):
-    vocab = Vocab.build(["ab "])  # "é" is unknown to this model
-    memory = CorpusMemory(text, vocab.encode(text), len(vocab))
-    expected = None
+def brute_force(text: str, context: str, vocab: Vocab) -> tuple[int, list[str]] | None:
+    """(match length, sorted known following characters) of the longest ending of `context`
+    (MIN_MATCH..MAX_MATCH characters) found in `text` with a character after it."""
     for length in range(min(len(context), corpus_memory.MAX_MATCH), MIN_MATCH - 1, -1):
         ending = context[-length:]
         after = [text[p + length] for p in range(len(text) - length) if text.startswith(ending, p)]
         if after:
-            expected = (length, sorted(c for c in after if vocab.id_of(c) != 0))
-            break
-    got = memory.predict(context)
-    if expected is None or not expected[1]:
-        assert got is None
-    else:
-        counts, length = got
-        assert length == expected[0]
-        assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))
-                      if vocab.id_of(c) != 0) == expected[1]
+            return length, sorted(c for c in after if vocab.id_of(c) != 0)
+    return None
+
+
+# "é" is outside the vocabulary, "😀" inside it (four UTF-8 bytes), "—" folds to "-"
+ALPHABET = "abé😀 —-"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=ALPHABET, min_size=1, max_size=60), st.text(alphabet=ALPHABET, min_size=3, max_size=50),
+       st.text(alphabet=ALPHABET, max_size=4), st.randoms(use_true_random=False))
+def test_the_experts_opinion_is_a_brute_force_search(text, doc, extra, rng):
+    vocab = Vocab.build(["ab -" + "😀" * 5])
+    assert vocab.id_of("é") == 0 and vocab.id_of("😀") != 0
+    expert = CorpusMemoryExpert.remembering(Memory.of(vocab.fold_text(text).encode()), vocab)
+    # typing along (each query extends the last: the search starts from the last match), then jumps
+    cursors = list(range(len(doc) + 1)) + [rng.randrange(len(doc) + 1) for _ in range(10)]
+    for cursor in cursors:
+        expected = brute_force(vocab.fold_text(text), vocab.fold_text(doc[max(0, cursor - 32):cursor] + extra), vocab)
+        got = expert.opinion(doc, cursor, extra)
+        if expected is None or not expected[1]:
+            assert got is None
+        else:
+            length, after = expected
+            counts = got.mass
+            assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))) == after
+            assert got.total == len(after) and got.trust == trust(length, len(after))
+
+
+def test_typing_along_a_remembered_phrase_finds_every_longer_match():
+    memory, vocab = memory_of("the quick brown fox jumps over the lazy dog; the quick red fox")
+    phrase = "so the quick brown fox jumps"
+    lengths = [memory.predict(phrase[:i]) for i in range(len(phrase) + 1)]
+    found = [hit[1] if hit else 0 for hit in lengths]
+    assert found[-1] == len("the quick brown fox jumps") and found[-3] == len("the quick brown fox jum")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=ALPHABET, min_size=1, max_size=40), st.lists(st.integers(-2**31, 2**31 - 1), max_size=60),
+       st.lists(st.integers(-2**63, 2**63 - 1), max_size=200), st.text(alphabet=ALPHABET, min_size=3, max_size=20))
+def test_a_damaged_index_never_crashes_a_query(text, entries, starts, context):
+    vocab = Vocab.build(["ab -" + "😀" * 5])
+    data = text.encode()
+    suffixes = np.array((entries + [0] * len(data))[:len(data)], dtype=np.int32)
+    heads = np.resize(np.array(starts or [0], dtype=np.int64), HEAD_COUNT + 1)
+    for index in (suffixes, suffix_array(data)):
+        memory = CorpusMemory(Memory(data, 0, len(data), index, heads), vocab)
+        got = memory.predict(context)
+        assert got is None or (got[0] >= 0).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet="ab\n😀é", max_size=60))
+def test_the_stored_head_ranges_hold_every_suffix_of_their_two_bytes(text):
+    data = text.encode()
+    order, starts = suffix_array(data), head_starts(np.frombuffer(data, dtype=np.uint8))
+    assert starts[-1] == len(data)
+    for rank, p in enumerate(order.tolist()):
+        if p + 2 <= len(data):
+            h = data[p] << 8 | data[p + 1]
+            assert starts[h] <= rank < starts[h + 1]
 
 
 def test_no_prediction_without_a_long_enough_match():
@@ -84,13 +138,58 @@ def test_a_long_random_text_finds_every_context_it_holds():
         assert length >= MIN_MATCH and counts[vocab.id_of(text[at])] >= 1
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet="ab—😀é\n", max_size=30), min_size=1, max_size=6), st.integers(1, 80))
+def test_the_last_bytes_of_the_folded_texts_are_remembered_from_a_character_boundary(texts, cap):
+    vocab = Vocab.build(["ab"])
+    memory = remembered_from(iter(texts), vocab, cap)
+    whole = vocab.fold_text(JOIN.join(texts)).encode()
+    if not whole:
+        assert memory is None
+        return
+    kept = bytes(memory.text)
+    assert whole.endswith(kept) and len(whole[-cap:]) - 3 <= len(kept) <= len(whole[-cap:])
+    kept.decode("utf-8")  # whole characters
+    assert sorted(memory.suffixes.tolist()) == list(range(len(kept)))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="ab\r\n—“”’\u00a0é😀", max_size=40))
+def test_folding_bytes_is_folding_the_text(text):
+    vocab = Vocab.build(["ab"])
+    assert folded_utf8(text, vocab) == vocab.fold_text(text).encode()
+
+
 def test_training_remembers_the_corpus_it_read(tmp_path):
     (tmp_path / "a.md").write_text("First note about Quarrendell.\n" * 40)
     (tmp_path / "b.md").write_text("Second note, about nothing.\n" * 40)
     data = corpus.collect([tmp_path])
     setup = training_setup.prepare(data, size="tiny")
-    assert "Quarrendell" in setup.memory and "about nothing" in setup.memory
-    assert corpus_memory.remembered(data) == setup.memory
+    remembered = bytes(setup.memory.text)
+    assert b"Quarrendell" in remembered and b"about nothing" in remembered
+    assert bytes(corpus_memory.remembered(data, setup.vocab).text) == remembered
+
+
+def test_a_trained_model_remembers_its_corpus_from_one_memory_file(tmp_path):
+    from tuiwriter.lm import checkpoint
+    from tuiwriter.predict.engine import Engine
+    from tuiwriter.predict.policy import SuggestConfig
+    from tuiwriter.training.loop import TrainConfig, train
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("Ask Percival Thwackum about the lease.\n" + "Plain words here.\n" * 60)
+    (notes / "b.md").write_text("Nothing much, a second note.\n" * 60)
+    setup = training_setup.prepare(corpus.collect([notes]), size="tiny")
+    out = tmp_path / "model" / "model.safetensors"
+    out.parent.mkdir()
+    cfg = TrainConfig(minutes=5, max_steps=6, batch=4, seq_len=32, eval_every_s=1e-9, threads=1)
+    train(setup.model, setup.vocab, setup.train_ids, setup.val_ids, out, cfg, setup.summary, memory=setup.memory)
+    assert [p.name for p in out.parent.iterdir() if ".memory-" in p.name] == [
+        checkpoint.memory_file_name(out, setup.memory.digest())]  # one, however often it saved
+    engine = Engine.load(str(out), SuggestConfig(document_match=False))
+    opinion = dict(engine.experts)["corpus_memory"].opinion("Percival Thwac", 14, "")
+    assert opinion is not None and int(opinion.mass.argmax()) == engine.vocab.id_of("k")
 
 
 def test_the_remembered_text_is_the_tail_of_the_corpus_without_its_secrets(tmp_path, monkeypatch):
@@ -98,9 +197,10 @@ def test_the_remembered_text_is_the_tail_of_the_corpus_without_its_secrets(tmp_p
     (tmp_path / "b.md").write_text("Beta note: password: hunter2 is gone.\n" + "Beta goes on.\n" * 40)
     (tmp_path / "c.md").write_text("Gamma note, the last one.\n" * 40)
     data = corpus.collect([tmp_path])
-    texts = [text for _, text in data.iter_texts()]
-    assert corpus_memory.remembered(data) == corpus.JOIN.join(texts)
-    assert "hunter2" not in corpus_memory.remembered(data)
-    for cap in (10, len(texts[2]) + 1, len(texts[2]) + 3, 2000):
-        monkeypatch.setattr(corpus_memory, "MAX_CHARS", cap)
-        assert corpus_memory.remembered(data) == corpus.JOIN.join(texts)[-cap:]
+    vocab = Vocab.build([text for _, text in data.iter_texts()])
+    joined = corpus.JOIN.join(text for _, text in data.iter_texts()).encode()
+    assert bytes(corpus_memory.remembered(data, vocab).text) == joined
+    assert b"hunter2" not in joined
+    for cap in (10, 1000, 2000, len(joined) + 5):
+        monkeypatch.setattr(corpus_memory, "MAX_BYTES", cap)
+        assert bytes(corpus_memory.remembered(data, vocab).text) == joined[-cap:]

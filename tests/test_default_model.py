@@ -11,6 +11,7 @@ import pytest
 from tuiwriter import cli
 from tuiwriter.lm import checkpoint, names, store
 from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.experts.corpus_memory import remembered_from
 from tuiwriter.predict.policy import SuggestConfig
 from tuiwriter.text.vocab import BASE_CHARS
 
@@ -79,12 +80,14 @@ def test_it_completes_a_name_the_document_introduced(engine):
         engine.config.document_match = True
 
 
-def test_a_model_completes_what_the_notes_it_trained_on_said():
+def test_a_model_completes_what_the_notes_it_trained_on_said(tmp_path):
     ck = checkpoint.load(store.shipped_default())
     text = "Tomorrow I must write to Percival Thwac"
     assert not suggestion(Engine(ck), text).startswith("kum")  # it cannot know the name
-    ck.memory = " ".join(f"Note {i}: ask Percival Thwackum about the lease." for i in range(3))
-    assert suggestion(Engine(ck, SuggestConfig(document_match=False)), text).startswith("kum")
+    notes = [f"Note {i}: ask Percival Thwackum about the lease." for i in range(3)]
+    path = tmp_path / "model.safetensors"
+    checkpoint.save(path, ck.build_model(), ck.vocab, {}, memory=remembered_from(notes, ck.vocab))
+    assert suggestion(Engine(checkpoint.load(path), SuggestConfig(document_match=False)), text).startswith("kum")
 
 
 def test_generate_with_the_default_model_repeats_for_a_seed(capsys, monkeypatch, tmp_path):

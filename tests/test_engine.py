@@ -12,6 +12,7 @@ from secret_notes import make_secret_notes
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.checkpoint import CheckpointError
 from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.experts.corpus_memory import remembered_from
 from tuiwriter.predict.policy import SuggestConfig, consume, next_word
 from tuiwriter.predict.predictor import FusedRNN, PState
 
@@ -454,7 +455,7 @@ def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck, tmp_path):
     too; with the guard off the same engine does show the rest (so the test can fail)."""
     secrets = make_secret_notes(tmp_path / "notes")
     raw = "\n".join(p.read_text() for p in sorted((tmp_path / "notes").rglob("*")) if p.is_file())
-    ck.memory = raw
+    ck.memory = remembered_from([raw], ck.vocab)
     guarded = Engine(ck, SuggestConfig(min_confidence=0.0))
     unguarded = Engine(ck, SuggestConfig(min_confidence=0.0, secret_guard=False))
     leaked_without_guard = 0

@@ -38,14 +38,16 @@ def config_path() -> Path:
     return platformdirs.user_config_path(APP) / "config.toml"
 
 
-def atomic_write(path: Path, data: bytes | str, mode: int = 0o600) -> None:
-    """Write through a temp file in the same folder, fsync, rename: a crash leaves old or new."""
+def atomic_write(path: Path, data: bytes | str | list, mode: int = 0o600) -> None:
+    """Write through a temp file in the same folder, fsync, rename: a crash leaves old or new.
+    `data` may be a list of byte buffers, written in turn (a big file without one more copy)."""
     path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    parts = data if isinstance(data, list) else [data.encode("utf-8") if isinstance(data, str) else data]
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            for part in parts:
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)

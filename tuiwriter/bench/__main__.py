@@ -4,10 +4,12 @@ constants (`speed` and `fit` say what each measures)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 from tuiwriter.bench.fit import fit_memory, fit_trust, long_document, tune, window_sweep
+from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates, memory_texts
 from tuiwriter.bench.speed import engine_latency, step_costs
 from tuiwriter.lm.model import SIZES
 
@@ -35,6 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--typed", type=int, default=2000)
     parser.add_argument("--jump-every", type=int, default=10)
     parser.add_argument("--rules", nargs="+", default=["64/16", "96/32", "128/32"], metavar="W/B")
+    parser.add_argument("--memory-candidates", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
+                        help="compare corpus memory representations: the default model remembering --mb MB of "
+                             "the BOOKS folder (HELD_OUT left out) and SHAKESPEARE's first 90 %%, evaluated on "
+                             "--chars characters of HELD_OUT and of SHAKESPEARE's last 10 %%")
+    parser.add_argument("--fit-background", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
+                        help="with --fit-memory: remember --mb MB of the BOOKS folder (as --memory-candidates, "
+                             "without SHAKESPEARE) before FILE's characters")
+    parser.add_argument("--memory-build", nargs=3, metavar=("BOOKS", "SHAKESPEARE", "HELD_OUT"),
+                        help="time and peak resident memory of building a memory of --mb MB (the first size)")
+    parser.add_argument("--mb", nargs="+", type=int, default=[4, 16, 64], help="memory sizes, MB")
+    parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--no-document-match", action="store_true",
                         help="with --tune: the LSTM alone, without the document match")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
@@ -46,7 +59,18 @@ def main(argv: list[str] | None = None) -> int:
         fit_trust(args.fit_trust[0], args.fit_trust[1:], args.chars)
         return 0
     if args.fit_memory:
-        fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars)
+        background = None
+        if args.fit_background:
+            books, play, held = (Path(p) for p in args.fit_background)
+            background = memory_texts(books, play, held, args.mb[0] * 1_000_000)[0][:-1]
+        fit_memory(args.fit_memory[0], args.fit_memory[1], args.chars, background=background)
+        return 0
+    if args.memory_candidates:
+        books, play, held = (Path(p) for p in args.memory_candidates)
+        candidates(books, play, held, args.mb, args.chars, args.candidates)
+        return 0
+    if args.memory_build:
+        build_rss(*(Path(p) for p in args.memory_build), args.mb[0])
         return 0
     if args.long_document:
         long_document(args.long_document[0], args.long_document[1], args.typed, args.jump_every)

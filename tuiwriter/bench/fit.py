@@ -14,7 +14,7 @@ import math
 from tuiwriter.bench.evaluate import GrowingText, Tally, read_texts, simulate
 from tuiwriter.predict.engine import Engine
 from tuiwriter.predict.experts import corpus_memory, document_match
-from tuiwriter.predict.experts.corpus_memory import CorpusMemory
+from tuiwriter.predict.experts.corpus_memory import CorpusMemory, remembered_from
 from tuiwriter.predict.experts.document_match import DocumentIndex
 from tuiwriter.predict.policy import SuggestConfig
 
@@ -109,14 +109,16 @@ def fit_trust(model: str, paths: list[str], chars: int) -> None:
               f"trust {best_trust(data, 100):.2f}")
 
 
-def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -> None:
+def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000,
+               background: list[str] | None = None) -> None:
     """Maximum-likelihood trust per (match length, occurrences) bucket of `corpus_memory.TRUST`:
     the model remembers the first `memory_chars` characters of `path` and predicts the next
-    `chars` (with the document match off): how the table was fitted."""
+    `chars` (with the document match off): how the table was fitted. With `background`, those
+    texts are remembered before them (a big memory of mostly other text)."""
     engine = Engine.load(model, SuggestConfig(document_match=False))
     text = read_texts([path], engine.vocab.fold, memory_chars + chars)[0][1]
     remembered, held = text[:memory_chars], text[memory_chars:]
-    memory = CorpusMemory(remembered, engine.vocab.encode(remembered), len(engine.vocab))
+    memory = CorpusMemory(remembered_from([*(background or []), remembered], engine.vocab), engine.vocab)
     edges = sorted(shortest for shortest, _ in corpus_memory.TRUST)
     rows: dict[tuple[int, int], list[tuple[float, float]]] = {}
     for i in range(1, len(held)):
@@ -129,8 +131,8 @@ def fit_memory(model: str, path: str, chars: int, memory_chars: int = 800_000) -
         p = math.exp(float(engine.next_char_log_probs(held, i)[true]))
         column = 0 if total < 2 else 1 if total < 5 else 2
         rows.setdefault((max(e for e in edges if e <= length), column), []).append((p, float(counts[true]) / total))
-    print(f"corpus memory trust fit, {model} remembering {len(remembered):,} chars of {path}, "
-          f"predicting the next {len(held):,}")
+    print(f"corpus memory trust fit, {model} remembering {len(remembered):,} chars of {path} "
+          f"(after {memory.size - len(remembered):,} bytes of other text), predicting the next {len(held):,}")
     for edge in edges:
         cells = []
         for column, label in enumerate(("once", "2-4 times", "5+ times")):

@@ -50,7 +50,7 @@ class Engine:
         self._newline = self.vocab.id_of("\n")
         # (the SuggestConfig switch that turns it on, the expert), in the order they are mixed in
         self.experts: list[tuple[str, Expert]] = []
-        if ckpt.memory:
+        if ckpt.memory is not None:
             self.experts.append(("corpus_memory", CorpusMemoryExpert.remembering(ckpt.memory, self.vocab)))
         self.experts.append(("document_match", DocumentMatchExpert(self.vocab)))
         self._cache.followers = [expert for _, expert in self.experts]

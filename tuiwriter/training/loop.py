@@ -189,7 +189,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     resume_path: Path | None = None,
     resume: bool = False,
-    memory: str = "",
+    memory: checkpoint.Memory | None = None,
 ) -> TrainResult:
     """Train `model` on `train_ids` for `cfg.minutes`, saving the best model to `out_path`.
 
@@ -197,8 +197,9 @@ def train(
     distributed run); either way it validates once more and keeps whichever model is best. An
     earlier best at `out_path` is replaced only by a better one, atomically. `train_ids` and
     `val_ids` are the texts as vocabulary ids (uint8, int16 past 256 symbols: `corpus.encode`);
-    the first `cfg.val_chars` of `val_ids` validate. `memory` is the text the saved model
-    remembers (`corpus_memory.remembered`). The model trains on `cfg.device` and is handed back
+    the first `cfg.val_chars` of `val_ids` validate. `memory` is what the saved model
+    remembers, indexed once before the run (`corpus_memory.remembered`); `checkpoint.save` writes
+    it once. The model trains on `cfg.device` and is handed back
     where it came from.
     """
     world = distributed.current()  # a single process unless torchrun started this one

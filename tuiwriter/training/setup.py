@@ -34,7 +34,7 @@ class Setup:
     held: list[Path]  # held-out files; empty when the tail of the text is held out
     unknown_chars: int  # distinct corpus characters outside the vocabulary
     summary: dict
-    memory: str  # the text the trained model will remember (corpus_memory)
+    memory: checkpoint.Memory | None  # what the trained model will remember, indexed (corpus_memory)
 
 
 def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path | None = None,
@@ -66,7 +66,7 @@ def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path |
     plan = corpus.split(data, seed=seed)
     train_ids, val_ids = corpus.encode(data, vocab, plan)
     return Setup(model, vocab, rate, torch.from_numpy(train_ids), torch.from_numpy(val_ids), plan.held_paths(data),
-                 unknown, corpus_summary(data, origin, seed), corpus_memory.remembered(data))
+                 unknown, corpus_summary(data, origin, seed), corpus_memory.remembered(data, vocab))
 
 
 def corpus_summary(data: corpus.Corpus, origin: dict, seed: int) -> dict:

@@ -2,16 +2,27 @@
 
 A few minutes of training teach an LSTM the style of a person's notes, not every name, command
 and phrase in them; a Kneser-Ney n-gram remembers those exactly. So a fine-tuned model keeps the
-text it was trained on (in its checkpoint, see `checkpoint`), and the engine mixes a third
-opinion into every prediction: the longest ending of the text before the cursor (MIN_MATCH to
-MAX_MATCH characters) that occurs in that text, and the characters that followed it there,
+text it was trained on (beside its checkpoint, see `checkpoint.Memory`), and the engine mixes a
+third opinion into every prediction: the longest ending of the text before the cursor (MIN_MATCH
+to MAX_MATCH characters) that occurs in that text, and the characters that followed it there,
 counted. The more often the match occurred (and the longer it is), the more the counts are
 trusted (`trust`): p = (1 - trust) * p + trust * counts / total.
 
-Search: a suffix array over the remembered text, sorted on the first MAX_MATCH + 1 characters of
-each suffix (enough for any query), built with numpy when the model loads (prefix doubling,
-about a second per million characters here); a query is a binary search on the match length,
-each probe a binary search in the array.
+Search: a suffix array over the UTF-8 bytes of the remembered text (folded as the vocabulary
+folds), built once per training run with libdivsufsort (`pydivsufsort`; 5 bytes per byte of text)
+and memory-mapped when the model loads, so loading costs nothing however much is remembered. A
+query is a binary search on the match length (from the last query's match when the context only
+grew by a character), each probe a binary search in the array comparing bytes (from the remembered
+range of the pattern's first 2 and 3 bytes). The UTF-8 of whole characters only occurs in UTF-8
+text at character boundaries, so matches are the same as over characters (as before the index
+was stored); the character after a match is decoded from its bytes.
+
+`MAX_BYTES` caps what is remembered (the last files win). `python -m tuiwriter.bench
+--memory-candidates` compares this with a suffix array sampled at word starts (2.5 times smaller,
+better on books, mixed on notes) and hashed context counts of bounded size (far worse: at a
+fixed size the counts of long contexts collide), at 4 to 128 MB; bits/char did not improve past
+16 MB of real text there, and the costs grow with the cap (file 5 bytes per byte, build time and
+memory), so the cap is the 64 MB the product asks for.
 
 The trust per match length and count was fitted by maximum likelihood with the default model
 remembering the first 800,000 characters of Tiny Shakespeare's first 90 % and predicting the
@@ -21,12 +32,14 @@ next 30,000 (text the model never trained on, outside the dev texts):
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict, deque
+from typing import Iterable
 
 import numpy as np
 import torch
 
+from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
 from tuiwriter.predict.experts import Opinion
 from tuiwriter.text.corpus import JOIN, Corpus
 from tuiwriter.text.vocab import Vocab
@@ -34,7 +47,9 @@ from tuiwriter.text.vocab import Vocab
 MIN_MATCH = 3
 MAX_MATCH = 32
 MAX_COUNTED = 2048  # a match found more often is counted on an even sample of its places
-MAX_CHARS = 4_000_000  # remembered at most (the last files win): about 4 MB in the checkpoint
+RECENT = 64  # answers kept for contexts asked again
+MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
+MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
 
 # (shortest match length, (trust when the match occurred once, 2-4 times, 5 or more times)),
 # longest first; fitted as the module docstring says (no 16+ match occurred 5+ times there: 12+'s value).
@@ -42,14 +57,256 @@ TRUST = ((16, (0.26, 0.44, 0.46)), (12, (0.24, 0.38, 0.46)), (8, (0.2, 0.22, 0.4
          (5, (0.18, 0.26, 0.42)), (3, (0.2, 0.34, 0.42)))
 
 
-def remembered(data: Corpus) -> str:
-    """The text a model trained on `data` keeps: all of it, or its last MAX_CHARS characters
-    (secret-looking spans removed, as training reads it). Only the last files are read again."""
+def utf8(text: str) -> bytes:
+    """The bytes the memory holds and searches for (a lone surrogate never matches real text)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def folded_utf8(text: str, vocab: Vocab) -> bytes:
+    """utf8(vocab.fold_text(text)), a few times faster on big texts: one C-speed bytes.replace
+    per folded character instead of a dict look-up per character (the same result while no
+    character folds onto one that folds again, as for every vocabulary tuiwriter makes)."""
+    pairs = [(k, v) for k, v in vocab.fold.items() if len(k) == 1]
+    if any(v in vocab.fold for _, v in pairs):
+        return utf8(vocab.fold_text(text))
+    data = utf8(text)
+    for k, v in pairs:
+        if k in text:
+            data = data.replace(utf8(k), utf8(v))
+    return data
+
+
+def remembered(data: Corpus, vocab: Vocab) -> Memory | None:
+    """What a model trained on `data` with `vocab` keeps (see `remembered_from`): secret-looking
+    spans removed, as training reads it; only the last files are read again."""
     first, total = len(data.files), 0
-    while first > 0 and total < MAX_CHARS:
+    while first > 0 and total < MAX_BYTES:  # a character is one byte or more: enough files
         first -= 1
         total += data.files[first].chars + (len(JOIN) if total else 0)
-    return JOIN.join(text for _, text in data.iter_texts(first))[-MAX_CHARS:]
+    return remembered_from((text for _, text in data.iter_texts(first)), vocab, MAX_BYTES)
+
+
+def remembered_from(texts: Iterable[str], vocab: Vocab, cap: int = MAX_BYTES) -> Memory | None:
+    """The texts joined as training joins them, folded by `vocab`, their last `cap` bytes (from
+    a character boundary) and the suffix array over them; None for no text. Reads the texts one
+    at a time and keeps one copy of the remembered bytes (plus the text being read)."""
+    parts: deque[bytes] = deque()
+    held = 0
+    for i, text in enumerate(texts):
+        for part in ((utf8(JOIN),) if i else ()) + (folded_utf8(text, vocab),):
+            parts.append(part[-cap:])
+            held += len(parts[-1])
+            while held - len(parts[0]) >= cap:  # the oldest part is no longer needed
+                held -= len(parts.popleft())
+    if not held:
+        return None
+    buffer = bytearray(min(held, cap))  # the one copy: bytearray slices compare as bytes do
+    joined = np.frombuffer(buffer, dtype=np.uint8)
+    at = len(buffer) - held  # where the oldest part starts: before the buffer if it is cut
+    while parts:
+        part = parts.popleft()
+        if at < 0:
+            part, at = part[-at:] if -at < len(part) else b"", 0
+        joined[at:at + len(part)] = np.frombuffer(part, dtype=np.uint8)
+        at += len(part)
+    first = 0
+    while first < len(buffer) and joined[first] & 0xC0 == 0x80:  # cut inside a character
+        first += 1
+    return Memory(buffer, first, len(buffer) - first, suffix_array(joined[first:]), head_starts(joined[first:]))
+
+
+def suffix_array(text: np.ndarray | bytes) -> np.ndarray:
+    """Start offsets of the suffixes of `text` (bytes) in sorted order: libdivsufsort, int32
+    below 2 GB."""
+    from pydivsufsort import divsufsort  # a C library behind ctypes: loaded only to build
+
+    if len(text) == 0:
+        return np.zeros(0, dtype=np.int32)
+    if isinstance(text, np.ndarray):
+        text = np.ascontiguousarray(text, dtype=np.uint8)
+        if not text.flags.writeable:  # pydivsufsort cannot take a read-only array
+            text = text.tobytes()
+    return np.asarray(divsufsort(text))
+
+
+def head_starts(text: np.ndarray, chunk: int = 1 << 23) -> np.ndarray:
+    """Where the suffixes starting with each 2 bytes (h = 256 * first + second) start in the
+    suffix array of `text`, and its length last: the sorted order is, per first byte, the
+    one-byte suffix at the very end if it is that byte, then the pairs in order; a head's
+    range is starts[h]:starts[h + 1] (one more entry at most, which no search mistakes for it).
+    Counted in chunks: no array as long as the text."""
+    n = len(text)
+    counts = np.zeros(HEAD_COUNT, dtype=np.int64)
+    for at in range(0, max(0, n - 1), chunk):
+        end = min(n - 1, at + chunk)
+        pairs = text[at:end].astype(np.int32) << 8 | text[at + 1:end + 1]
+        counts += np.bincount(pairs, minlength=HEAD_COUNT)
+    starts = np.zeros(HEAD_COUNT + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    if n:  # the last byte's one-byte suffix comes before every pair it starts
+        starts[int(text[-1]) << 8:] += 1
+        starts[HEAD_COUNT] = n
+    return starts
+
+
+class CorpusMemory:
+    """The remembered text, searchable by the ending of a context."""
+
+    def __init__(self, memory: Memory, vocab: Vocab) -> None:
+        """`memory` with its suffixes (`indexed` builds them for an old checkpoint)."""
+        assert memory.suffixes is not None
+        self.buffer, self.offset, self.size = memory.buffer, memory.offset, memory.size
+        self.text = memory.text
+        suffixes = memory.suffixes
+        if not suffixes.dtype.isnative:  # stored little-endian; a big-endian machine copies
+            suffixes = suffixes.astype(suffixes.dtype.newbyteorder("="))
+        self.suffixes = suffixes
+        # Python ints at C speed for the bisection
+        self._order = memoryview(suffixes).cast("B").cast({4: "i", 8: "q"}[suffixes.itemsize])
+        self.vocab_size = len(vocab)
+        self._heads = None
+        if memory.heads is not None:  # 512 KB, kept in range: a damaged table sends no search outside
+            heads = np.clip(memory.heads, 0, len(suffixes)).astype(np.int64)
+            self._heads = memoryview(heads).cast("B").cast("q")
+        self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 3-byte heads (2 without `heads`)
+        self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
+        self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int]] = OrderedDict()
+        points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
+        by_point = np.argsort(points)
+        self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
+        self._ascii_ids = np.array([max(0, vocab.chars.find(chr(b))) for b in range(128)], dtype=np.int64)
+
+    @classmethod
+    def indexed(cls, memory: Memory, vocab: Vocab) -> "CorpusMemory":
+        """Builds the suffix array of a memory saved without one (a checkpoint from before it
+        was stored)."""
+        if memory.suffixes is None:
+            memory = Memory(memory.buffer, memory.offset, memory.size, suffix_array(memory.text),
+                            head_starts(memory.text))
+        return cls(memory, vocab)
+
+    @classmethod
+    def of_text(cls, text: str, vocab: Vocab) -> "CorpusMemory":
+        """A memory of `text` (tests and fits)."""
+        return cls.indexed(Memory.of(utf8(vocab.fold_text(text))), vocab)
+
+    def _range(self, pattern: bytes, lo: int = 0, hi: int | None = None) -> tuple[int, int]:
+        """The suffixes (a range of the suffix array, within lo:hi) that start with `pattern`."""
+        buffer, order, base, m = self.buffer, self._order, self.offset, len(pattern)
+
+        def key(i: int) -> bytes:
+            p = base + order[i]
+            return buffer[p:p + m] if p >= base else b""  # a damaged entry sorts first, harmlessly
+
+        indices = range(len(order))
+        hi = len(order) if hi is None else hi
+        a = bisect_left(indices, pattern, lo, hi, key=key)
+        if a >= hi or key(a) != pattern:
+            return a, a
+        # Most long patterns occur a few times: gallop from `a` before bisecting the end.
+        lo, step = a + 1, 1
+        while (probe := a + step) < hi and key(probe) == pattern:
+            lo, step = probe + 1, step * 2
+        return a, bisect_right(indices, pattern, lo, min(probe, hi), key=key)
+
+    def _find(self, pattern: bytes) -> tuple[int, int]:
+        """`_range`, starting from the range of the pattern's first two bytes (stored with the
+        index; found and remembered for a sampled one), then three (remembered): about half the
+        probes of a search over the whole array at 64 MB."""
+        if self._heads is not None:
+            h = pattern[0] << 8 | pattern[1]
+            bucket = (self._heads[h], self._heads[h + 1])
+        else:
+            bucket = self._bucket(pattern[:2], (0, len(self._order)))
+        return self._range(pattern, *self._bucket(pattern[:3], bucket))
+
+    def _bucket(self, head: bytes, within: tuple[int, int]) -> tuple[int, int]:
+        known = self._buckets.get(head)
+        if known is None:
+            if len(self._buckets) >= MAX_BUCKETS:
+                self._buckets.clear()
+            known = self._buckets[head] = self._range(head, *within)
+        return known
+
+    def _next_ids(self, at: np.ndarray) -> np.ndarray:
+        """Vocabulary ids of the characters starting at byte offsets `at` (0 where unknown or
+        not a character), decoded without a Python loop."""
+        text, last = self.text, self.size - 1
+        lead = text[at].astype(np.int64)
+        if (lead < 0x80).all():
+            return self._ascii_ids[lead]
+        more = [text[np.minimum(at + k, last)].astype(np.int64) & 0x3F for k in (1, 2, 3)]
+        point = np.select(
+            [lead < 0x80, lead < 0xC0, lead < 0xE0, lead < 0xF0],
+            [lead, -1, (lead & 0x1F) << 6 | more[0], (lead & 0x0F) << 12 | more[0] << 6 | more[1]],
+            (lead & 0x07) << 18 | more[0] << 12 | more[1] << 6 | more[2])
+        where = np.minimum(np.searchsorted(self._points, point), len(self._points) - 1)
+        return np.where(self._points[where] == point, self._point_ids[where], 0)
+
+    def _lengths(self, context: str) -> list[int]:
+        """The match lengths tried, shortest first (where an ending occurs, shorter ones do)."""
+        return list(range(MIN_MATCH, min(MAX_MATCH, len(context)) + 1))
+
+    def _bound(self, context: str) -> int:
+        """The longest match possible after the last query's: a context that adds one character
+        to it (or to its ending) matches at most one character longer than it did, unless that
+        match was as long as the search allowed."""
+        before, length = self._last
+        head = context[:-1]
+        if length < min(MAX_MATCH, len(before)) and (before.endswith(head) or head.endswith(before)):
+            return length + 1
+        return MAX_MATCH
+
+    def predict(self, context: str) -> tuple[torch.Tensor, int] | None:
+        """(next-character counts over the vocabulary, match length in characters) for the
+        longest ending of `context` found with a following character, or None below MIN_MATCH.
+        `context` is folded as the remembered text was. The answer depends on its last
+        MAX_MATCH + 1 characters at most; the last RECENT answers are kept (the engine asks
+        again for the same context: the suggestion, then the typed character's probability)."""
+        key = context[-MAX_MATCH - 1:]
+        known = self._recent.get(key)
+        if known is not None:
+            self._recent.move_to_end(key)
+            self._last = (context, known[1])
+            return known[0]
+        answer, length = self._search(context)
+        self._last = (context, length)
+        self._recent[key] = (answer, length)
+        if len(self._recent) > RECENT:
+            self._recent.popitem(last=False)
+        return answer
+
+    def _search(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int]:
+        """(`predict`'s answer, the match length found even where no known character followed)."""
+        n = self.size
+        lengths = self._lengths(context)
+        bound = self._bound(context)
+        while lengths and lengths[-1] > bound:
+            lengths.pop()
+        best: tuple[int, int, int, int] | None = None
+        lo, hi = 0, len(lengths) - 1
+        # Typing along a remembered phrase, the bound is the answer: try it first.
+        mid = hi if bound < MAX_MATCH else (lo + hi) // 2
+        while lo <= hi:  # occurring is monotone in the length: binary search on it
+            pattern = utf8(context[-lengths[mid]:])
+            a, b = self._find(pattern)
+            if b > a and (b - a > 1 or self._order[a] + len(pattern) < n):
+                best = (lengths[mid], len(pattern), a, b)
+                lo = mid + 1
+            else:
+                hi = mid - 1
+            mid = (lo + hi) // 2
+        if best is None:
+            return None, MIN_MATCH - 1
+        length, width, a, b = best
+        step = max(1, (b - a) // MAX_COUNTED)
+        after = self.suffixes[a:b:step].astype(np.int64) + width
+        after = after[(after >= width) & (after < n)]  # a damaged index must not crash a query
+        counts = np.bincount(self._next_ids(after), minlength=self.vocab_size)
+        counts[0] = 0  # an unknown character is never suggested: nothing to learn from it
+        if not counts.any():
+            return None, length
+        return (torch.from_numpy(counts.astype(np.float32)), length), length
 
 
 def trust(length: int, occurrences: int) -> float:
@@ -61,83 +318,6 @@ def trust(length: int, occurrences: int) -> float:
     return 0.0
 
 
-def suffix_array(ids: np.ndarray, depth: int) -> np.ndarray:
-    """Start positions of the suffixes of `ids`, sorted on their first `depth` symbols (ties in
-    any order), by prefix doubling."""
-    n = len(ids)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    rank = np.unique(ids, return_inverse=True)[1].astype(np.int64) + 1  # 0 is "past the end"
-    order = np.argsort(rank, kind="stable")
-    k = 1
-    while k < depth:
-        second = np.zeros(n, dtype=np.int64)
-        second[: n - k] = rank[k:]
-        key = rank * (n + 2) + second
-        order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.concatenate(([1], 1 + np.cumsum(ordered[1:] != ordered[:-1])))
-        if rank[order[-1]] == n:  # every suffix already distinct
-            break
-        k *= 2
-    return order
-
-
-class CorpusMemory:
-    """The text a model was fine-tuned on, searchable by the ending of a context."""
-
-    def __init__(self, text: str, vocab_ids: list[int], vocab_size: int) -> None:
-        """`text` folded as the vocabulary folds; `vocab_ids` its characters' ids."""
-        self.text = text
-        self.ids = np.asarray(vocab_ids, dtype=np.uint16 if vocab_size <= 1 << 16 else np.int32)
-        self.vocab_size = vocab_size
-        # Sorted on code points, the order in which `_range` compares strings (vocabulary ids
-        # would put every unknown character first and break the binary search).
-        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
-        self.order = array("q", suffix_array(points, MAX_MATCH + 1).tobytes())
-
-    def _range(self, pattern: str) -> tuple[int, int]:
-        """The suffixes (a range of `order`) that start with `pattern`."""
-        text, order, m = self.text, self.order, len(pattern)
-
-        def key(i: int) -> str:
-            p = order[i]
-            return text[p:p + m]
-
-        indices = range(len(order))
-        a = bisect_left(indices, pattern, key=key)
-        b = bisect_right(indices, pattern, a, key=key)
-        return a, b
-
-    def predict(self, context: str) -> tuple[torch.Tensor, int] | None:
-        """(next-character counts over the vocabulary, match length) for the longest ending of
-        `context` found with a following character, or None below MIN_MATCH."""
-        n = len(self.text)
-        tail = context[-MAX_MATCH:]
-        best: tuple[int, int, int] | None = None
-        lo_len, hi_len = MIN_MATCH, len(tail)
-        while lo_len <= hi_len:  # occurring is monotone in the length: binary search on it
-            length = (lo_len + hi_len) // 2
-            a, b = self._range(tail[-length:])
-            if b > a and (b - a > 1 or self.order[a] + length < n):
-                best = (length, a, b)
-                lo_len = length + 1
-            else:
-                hi_len = length - 1
-        if best is None:
-            return None
-        length, a, b = best
-        step = max(1, (b - a) // MAX_COUNTED)
-        after = np.frombuffer(self.order[a:b:step], dtype=np.int64) + length
-        after = after[after < n]
-        counts = np.bincount(self.ids[after], minlength=self.vocab_size)
-        counts[0] = 0  # an unknown character is never suggested: nothing to learn from it
-        if not counts.any():
-            return None
-        return torch.from_numpy(counts.astype(np.float32)), length
-
-
 class CorpusMemoryExpert:
     """The corpus memory as the engine's expert: counts of what followed the context in the
     remembered text, trusted by match length and count."""
@@ -147,10 +327,9 @@ class CorpusMemoryExpert:
         self.vocab = vocab
 
     @classmethod
-    def remembering(cls, text: str, vocab: Vocab) -> "CorpusMemoryExpert":
-        """An expert over `text` (a checkpoint's remembered text), folded as the vocabulary folds."""
-        folded = vocab.fold_text(text)
-        return cls(CorpusMemory(folded, vocab.encode(folded), len(vocab)), vocab)
+    def remembering(cls, memory: Memory, vocab: Vocab) -> "CorpusMemoryExpert":
+        """An expert over a checkpoint's memory."""
+        return cls(CorpusMemory.indexed(memory, vocab), vocab)
 
     def for_another_document(self) -> "CorpusMemoryExpert":
         return self  # the remembered text is the same for every document, and only read
