@@ -221,14 +221,15 @@ def test_a_resumed_run_that_does_not_improve_keeps_the_earlier_model(capsys, not
 
 
 def _checkpoint_text_bytes(path: Path) -> tuple[bytes, bytes]:
-    """A checkpoint's JSON header and its remembered text, as raw bytes (the weights, floats, aside)."""
+    """A checkpoint's JSON header, and every byte of the memory file beside it (the remembered
+    text and its index): all a model stores but its weights, which are floats."""
     import json
 
     data = path.read_bytes()
     n = int.from_bytes(data[:8], "little")
     header = data[8:8 + n]
-    start, end = json.loads(header)[checkpoint.MEMORY]["data_offsets"]
-    return header, data[8 + n + start:8 + n + end]
+    memory = json.loads(json.loads(header)["__metadata__"]["memory"])["file"]
+    return header, (path.parent / memory).read_bytes()
 
 
 def test_training_on_a_folder_with_secrets_reports_each_exclusion_and_stores_none(capsys, tmp_path, tiny_checkpoint):

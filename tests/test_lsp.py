@@ -34,6 +34,7 @@ from tuiwriter.lm import checkpoint
 from tuiwriter.lsp import documents
 from tuiwriter.lsp import model as shared_model
 from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.experts.corpus_memory import remembered_from
 
 module_loop = pytest.mark.asyncio(loop_scope="module")  # the loop the module's one server runs on
 
@@ -422,7 +423,7 @@ def test_documents_share_the_predictor_and_corpus_memory_yet_suggest_as_a_fresh_
     ck = checkpoint.load(tiny_checkpoint)
     memory = tiny_text(5) + "Remember the quartermaster of Zanzibar and his xylophone.\n" * 3
     path = tmp_path / "remembering.safetensors"
-    checkpoint.save(path, ck.build_model(), ck.vocab, ck.training, memory=memory)
+    checkpoint.save(path, ck.build_model(), ck.vocab, ck.training, memory=remembered_from([memory], ck.vocab))
     loaded, _ = shared_model.load(str(path))
     first, second = loaded.engine_for_document(), loaded.engine_for_document()
     assert second is not first and second.predictor is first.predictor

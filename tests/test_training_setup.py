@@ -37,5 +37,6 @@ def test_the_corpus_is_read_as_ids_the_loop_can_train_on(tmp_path):
     assert fresh.train_ids.dtype == torch.uint8 and fresh.val_ids.dtype == torch.uint8
     joined = fresh.vocab.encode(corpus.JOIN.join(texts))
     assert fresh.held == [] and fresh.train_ids.tolist() + fresh.val_ids.tolist() == joined
-    assert fresh.memory == corpus.JOIN.join(texts) and "abc123" not in fresh.memory
+    remembered = bytes(fresh.memory.text).decode()
+    assert remembered == fresh.vocab.fold_text(corpus.JOIN.join(texts)) and "abc123" not in remembered
     assert fresh.unknown_chars == 0
