@@ -34,6 +34,29 @@ def test_round_trip_keeps_weights_vocab_and_summary(tmp_path):
     assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_the_mid_text_state_round_trips_and_a_damaged_one_is_refused(tmp_path):
+    """Where the engine starts reading inside a document is part of the model: saved with it,
+    loaded back exactly; a checkpoint without it still loads (None); a mangled one is refused."""
+    from tuiwriter.lm.model import mid_text_state
+
+    model, vocab = _model()
+    mid = mid_text_state(model, torch.tensor(vocab.encode("hello world " * 200)))
+    path = tmp_path / "m.safetensors"
+    checkpoint.save(path, model, vocab, {}, dtype=torch.float16, mid_state=mid)
+    ck = checkpoint.load(path)
+    assert all(torch.equal(a, b[:, 0]) for a, b in zip(ck.mid_state, mid))  # float32 even in a float16 file
+    ck.build_model()  # not mistaken for a weight
+    checkpoint.save(path, model, vocab, {})
+    assert checkpoint.load(path).mid_state is None
+    for bad in (torch.zeros(3, 7), torch.full_like(mid[0][:, 0], float("nan"))):
+        tensors = st_load(path.read_bytes())
+        tensors.update({checkpoint.MID_STATE[0]: bad, checkpoint.MID_STATE[1]: mid[1][:, 0]})
+        header = json.loads(path.read_bytes()[8:8 + int.from_bytes(path.read_bytes()[:8], "little")])
+        path.write_bytes(st_save(tensors, metadata=header["__metadata__"]))
+        with pytest.raises(checkpoint.CheckpointError, match="mid-text state"):
+            checkpoint.load(path)
+
+
 def _remembering(text: str, vocab: Vocab) -> checkpoint.Memory:
     from tuiwriter.predict.experts.corpus_memory import remembered_from
 

@@ -59,13 +59,17 @@ def chain_start(cursor: int) -> int:
 
 def window_pass(ck, text: str, cursor: int) -> torch.Tensor:
     """The model's next-character log-probabilities after text[:cursor] under the window rule,
-    computed by the stock module in one pass over the chain's text."""
+    computed by the stock module in one pass over the chain's text: from the document-start state
+    at 0, from the checkpoint's mid-text state inside the document."""
     model = ck.build_model()
     start = chain_start(cursor)
+    state = model.init_state(1)
+    if start and ck.mid_state is not None:
+        state = tuple(s[:, None].clone() for s in ck.mid_state)
     with torch.inference_mode():
         if cursor == start:  # nothing read: the head on the start state
-            return torch.log_softmax(model.head(model.init_state(1)[0][-1]), dim=-1)[0]
-        logits, _ = model(torch.tensor([ck.vocab.encode(text[start:cursor])]))
+            return torch.log_softmax(model.head(state[0][-1]), dim=-1)[0]
+        logits, _ = model(torch.tensor([ck.vocab.encode(text[start:cursor])]), state)
     return torch.log_softmax(logits[0, -1], dim=-1)
 
 

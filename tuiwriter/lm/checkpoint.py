@@ -36,6 +36,7 @@ from tuiwriter.text.vocab import Vocab
 FORMAT = "tuiwriter-checkpoint"
 VERSION = 1
 RESUME_FORMAT = "tuiwriter-resume"
+MID_STATE = ("start.mid.h", "start.mid.c")  # the model's mean mid-text state (model.mid_text_state)
 MEMORY = "memory.text"  # the remembered text, inside a checkpoint saved before the index existed
 MEMORY_FORMAT = "tuiwriter-memory"
 SUFFIXES = "memory.suffixes"
@@ -86,6 +87,7 @@ class Checkpoint:
     weights: dict[str, torch.Tensor]
     training: dict = field(default_factory=dict)
     memory: Memory | None = None  # the training text the model remembers (corpus_memory)
+    mid_state: tuple[torch.Tensor, ...] | None = None  # [layers, hidden] each; None: saved before it existed
 
     def build_model(self) -> CharRNN:
         model = CharRNN(self.config)
@@ -98,8 +100,11 @@ class Checkpoint:
         return model
 
 
-def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, memory_file: dict | None) -> bytes:
+def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, memory_file: dict | None,
+            mid_state: tuple[torch.Tensor, ...] | None) -> bytes:
     weights = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    for name, tensor in zip(MID_STATE, mid_state or ()):  # float32 always: a cell state can be large
+        weights[name] = tensor.detach().reshape(model.config.layers, model.config.hidden).to("cpu", torch.float32)
     meta = {
         "format": FORMAT,
         "format_version": str(VERSION),
@@ -114,7 +119,8 @@ def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, me
 
 
 def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
-         dtype: torch.dtype = torch.float32, memory: Memory | None = None) -> None:
+         dtype: torch.dtype = torch.float32, memory: Memory | None = None,
+         mid_state: tuple[torch.Tensor, ...] | None = None) -> None:
     """Write a checkpoint atomically (float16 halves the size of a shipped model), and its
     memory file when this memory has none yet beside it."""
     path = Path(path)
@@ -126,7 +132,7 @@ def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
         if not (path.parent / name).exists():
             _save_memory(path.parent / name, memory)
         memory_file = {"file": name, "digest": memory.digest(), "bytes": memory.size}
-    atomic_write(path, _encode(model, vocab, training, dtype, memory_file))
+    atomic_write(path, _encode(model, vocab, training, dtype, memory_file, mid_state))
     prefix = f"{path.stem}.memory-"
     for old in path.parent.iterdir():
         if old.name.startswith(prefix) and old.name.endswith(".safetensors") and (
@@ -219,6 +225,7 @@ def load(path: Path | str) -> Checkpoint:
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(f"damaged checkpoint ({first}): {path}") from None
+    mid = tuple(weights.pop(name) for name in MID_STATE if name in weights)
     raw_memory = weights.pop(MEMORY, None)
     if raw_memory is not None and (raw_memory.dtype != torch.uint8 or raw_memory.dim() != 1):
         raise CheckpointError(f"damaged checkpoint (remembered text is not bytes): {path}")
@@ -238,13 +245,17 @@ def load(path: Path | str) -> Checkpoint:
         raise CheckpointError(f"damaged checkpoint metadata (architecture or summary): {path}")
     if config.vocab_size != len(vocab):
         raise CheckpointError(f"damaged checkpoint (vocabulary and model disagree): {path}")
+    states = 2 if config.cell == "lstm" else 1
+    if mid and (len(mid) != states or any(t.shape != (config.layers, config.hidden) or not t.is_floating_point()
+                                          or not bool(torch.isfinite(t).all()) for t in mid)):
+        raise CheckpointError(f"damaged checkpoint (mid-text state): {path}")
     if "memory" in meta:
         memory = _load_memory(path, meta["memory"])
     elif old_memory:  # saved before the index existed: fold as the model reads, indexed at load
         memory = Memory.of(vocab.fold_text(old_memory).encode("utf-8", "surrogatepass"))
     else:
         memory = None
-    return Checkpoint(config, vocab, weights, training, memory)
+    return Checkpoint(config, vocab, weights, training, memory, tuple(t.float() for t in mid) or None)
 
 
 def _load_memory(path: Path, field: str) -> Memory:

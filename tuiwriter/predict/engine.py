@@ -44,8 +44,10 @@ class Engine:
         self.config = config or SuggestConfig()
         self.vocab = ckpt.vocab
         self.predictor = predictor or FusedRNN(ckpt.build_model(), ckpt.vocab)
+        mid = ckpt.mid_state
+        mid_start = PState(mid[0], mid[1] if len(mid) > 1 else None) if mid else None
         self._cache_options = dict(interval=interval, max_checkpoints=max_checkpoints, recent=16, window=window,
-                                   block=block)
+                                   block=block, mid_start=mid_start)
         self._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         self._newline = self.vocab.id_of("\n")
         # (the SuggestConfig switch that turns it on, the expert), in the order they are mixed in

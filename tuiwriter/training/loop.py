@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from tuiwriter.lm import checkpoint
-from tuiwriter.lm.model import CharRNN, State
+from tuiwriter.lm.model import CharRNN, State, mid_text_state
 from tuiwriter.text.vocab import Vocab
 from tuiwriter.training import devices, distributed
 
@@ -260,7 +260,10 @@ def train(
                 seconds=round(prior_seconds + elapsed, 1), threads=torch.get_num_threads(),
                 finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             )
-            checkpoint.save(out_path, model, vocab, summary, memory=memory)  # float32, on the CPU
+            # where the completion engine starts reading inside a document: this model's mean state
+            # over its training text (lm.model.mid_text_state)
+            mid = mid_text_state(model, train_ids)
+            checkpoint.save(out_path, model, vocab, summary, memory=memory, mid_state=mid)  # float32, on the CPU
             if resume_path is not None:
                 checkpoint.save_resume(resume_path, opt, {
                     "chars_seen": chars_seen, "seconds": prior_seconds + elapsed, "step": step,
