@@ -204,3 +204,21 @@ def test_the_remembered_text_is_the_tail_of_the_corpus_without_its_secrets(tmp_p
     for cap in (10, 1000, 2000, len(joined) + 5):
         monkeypatch.setattr(corpus_memory, "MAX_BYTES", cap)
         assert bytes(corpus_memory.remembered(data, vocab).text) == joined[-cap:]
+
+
+def test_copies_of_notes_are_remembered_once_so_the_memory_reaches_back(tmp_path, monkeypatch):
+    """A folder of near-copies (backups, exports): each long line is remembered once, at its
+    latest place, so a memory far smaller than the folder still holds the first file's one
+    unique line; short lines (headings, blanks) stay where they are."""
+    book = [f"Line {i} of the book, long enough to be remembered only once." for i in range(200)]
+    (tmp_path / "00-first.md").write_text("# Notes\n" + "\n".join(book[:100] + ["Ask Quillhaven's lamplighter "
+                                                                                 "about the blue tin."] + book[100:]))
+    for k in range(1, 8):
+        (tmp_path / f"{k:02d}-copy.md").write_text("# Notes\n" + "\n".join(book[:50] + [f"changed line {k} " * 3]
+                                                                              + book[50:]))
+    data = corpus.collect([tmp_path])
+    vocab = Vocab.build([text for _, text in data.iter_texts()])
+    monkeypatch.setattr(corpus_memory, "MAX_BYTES", 20_000)  # the folder is 100 KB
+    remembered = bytes(corpus_memory.remembered(data, vocab).text).decode()
+    assert "Quillhaven's lamplighter" in remembered and remembered.count(book[7]) == 1
+    assert remembered.count("# Notes") == 8 and all(f"changed line {k}" in remembered for k in range(1, 8))

@@ -116,7 +116,7 @@ class Corpus:
         spans removed), read again from disk one at a time. A file that changed since `collect`
         is checked and scrubbed afresh; one that is gone or no longer text is left out."""
         for f in self.files[start:]:
-            text = _reread(f)
+            text = reread(f)
             if text is not None:
                 yield f, text
 
@@ -159,7 +159,7 @@ def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
     return data, ""
 
 
-def _reread(f: SourceFile) -> str | None:
+def reread(f: SourceFile) -> str | None:
     """The cleaned text of a kept file as it is on disk now, or None when it is no longer text."""
     data, _ = _read(f.path, max(f.size, MAX_FILE_BYTES))
     if data is None:

@@ -41,7 +41,7 @@ import torch
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
 from tuiwriter.predict.experts import Opinion
-from tuiwriter.text.corpus import JOIN, Corpus
+from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
 MIN_MATCH = 3
@@ -50,6 +50,7 @@ MAX_COUNTED = 2048  # a match found more often is counted on an even sample of i
 RECENT = 64  # answers kept for contexts asked again
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
+LINE_ONCE = 32  # a line this long or longer is remembered once, at its latest place
 
 # (shortest match length, (trust when the match occurred once, 2-4 times, 5 or more times)),
 # longest first; fitted as the module docstring says (no 16+ match occurred 5+ times there: 12+'s value).
@@ -77,13 +78,33 @@ def folded_utf8(text: str, vocab: Vocab) -> bytes:
 
 
 def remembered(data: Corpus, vocab: Vocab) -> Memory | None:
-    """What a model trained on `data` with `vocab` keeps (see `remembered_from`): secret-looking
-    spans removed, as training reads it; only the last files are read again."""
-    first, total = len(data.files), 0
-    while first > 0 and total < MAX_BYTES:  # a character is one byte or more: enough files
-        first -= 1
-        total += data.files[first].chars + (len(JOIN) if total else 0)
-    return remembered_from((text for _, text in data.iter_texts(first)), vocab, MAX_BYTES)
+    """What a model trained on `data` with `vocab` keeps (see `remembered_from`): the text as
+    training reads it (secret-looking spans removed), each line of LINE_ONCE characters or more
+    only at its latest place, the last files first until MAX_BYTES. Copies and near-copies of
+    notes (exports, backups, a template filled in a hundred times) then cost no room, so a big
+    folder's memory reaches far further back than its last 64 MB. Files are read again from the
+    last one back, one at a time, and only as many as fit."""
+    seen: set[int] = set()
+    kept: list[str] = []  # the files' remembered text, the last file first
+    size = 0
+    for f in reversed(data.files):
+        text = reread(f)
+        if text is None:
+            continue
+        lines: list[str] = []  # this file's, last first
+        for line in reversed(text.split("\n")):  # the latest copy of a line is the one kept
+            if len(line) >= LINE_ONCE:
+                key = hash(line)
+                if key in seen:
+                    continue
+                seen.add(key)
+            lines.append(line)
+        text = "\n".join(reversed(lines))
+        kept.append(text)
+        size += len(text) + len(JOIN)
+        if size >= MAX_BYTES:  # a character is one byte or more: enough
+            break
+    return remembered_from(reversed(kept), vocab, MAX_BYTES)
 
 
 def remembered_from(texts: Iterable[str], vocab: Vocab, cap: int = MAX_BYTES) -> Memory | None:
