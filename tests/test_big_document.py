@@ -3,6 +3,9 @@ knows exactly how much of the text is unchanged since an earlier version."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
@@ -10,7 +13,7 @@ from textual.geometry import Offset
 from textual.widgets.text_area import Document, WrappedDocument
 
 from tuiwriter.tui.widgets import big_document
-from tuiwriter.tui.widgets.big_document import IndexedDocument, IndexedWrappedDocument
+from tuiwriter.tui.widgets.big_document import IndexedDocument, IndexedWrappedDocument, SnapshotOutdated
 
 # Words of every kind the wrapping must get right: plain, long (folded), tabs, wide and
 # zero-width characters, blanks at the start and runs of blanks.
@@ -85,12 +88,14 @@ def test_a_snapshot_knows_what_is_unchanged_since_any_earlier_version(text, chan
         doc.replace_range(start, end, insert)
         seen[doc.version] = doc.text
     snap = doc.snapshot()
-    doc.replace_range((0, 0), (0, 0), "later edits do not reach the snapshot")
     now = str(snap)
     assert len(snap) == len(now) and now == seen[snap.version]
     for a in range(0, len(now) + 1, 3):
         for b in range(a, len(now) + 1, 5):
             assert snap[a:b] == now[a:b]
+    doc.replace_range((0, 0), (0, 0), "a later edit")
+    with pytest.raises(SnapshotOutdated):
+        snap[0:1]  # never the text of another version
     for version, old in seen.items():
         same = snap.unchanged_before(version)
         assert now[:same] == old[:same]
@@ -116,3 +121,37 @@ def test_plain_characters_are_one_cell_each():
         ch = chr(code)
         if not big_document._NOT_PLAIN.match(ch):
             assert cell_len(ch) == 1 and ch.isprintable(), hex(code)
+
+
+def test_snapshots_read_in_another_thread_while_editing_are_exact_or_refused():
+    """The engine's worker reads snapshots while the person types: each read is the text of the
+    snapshot's version, or SnapshotOutdated, never a mixture."""
+    doc = IndexedDocument("".join(f"row {i} " * 3 + "\n" for i in range(2000)))
+    texts = {doc.version: doc.text}
+    snaps = [doc.snapshot()]
+    stop = threading.Event()
+    results: list[tuple[int, str | None]] = []
+
+    def reader() -> None:
+        while not stop.is_set():
+            snap = snaps[-1]
+            try:
+                results.append((snap.version, str(snap)))
+            except SnapshotOutdated:
+                results.append((snap.version, None))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(300):
+            row = (i * 37) % doc.line_count
+            doc.replace_range((row, 0), (row, 2), f"edit {i}\n" if i % 3 else "")
+            texts[doc.version] = doc.text
+            snaps.append(doc.snapshot())
+    finally:
+        stop.set()
+        thread.join()
+    exact = [(v, t) for v, t in results if t is not None]
+    assert exact and all(t == texts[v] for v, t in exact)
+    _, rows = doc.rows_now()
+    assert "\n".join(rows) == doc.text

@@ -51,6 +51,7 @@ from tuiwriter.tui.screens.dialogs import (
 )
 from tuiwriter.tui.screens.models import ModelsScreen
 from tuiwriter.tui.screens.train import TrainScreen
+from tuiwriter.tui.widgets.big_document import IndexedDocument, IndexedSyntaxDocument
 from tuiwriter.tui.widgets.editor import GhostEditor
 from tuiwriter.tui.widgets.status_bar import StatusBar
 
@@ -453,7 +454,7 @@ class TuiwriterApp(App[None]):
         kept = None
         if self.dirty:
             try:
-                kept = recovery.keep(path, editor.snapshot().lines)
+                kept = recovery.keep(path, editor.document.lines)
             except OSError as exc:
                 self.notify(f"not reloaded: could not keep a copy of your unsaved text ({exc})",
                             severity="error", timeout=10)
@@ -625,21 +626,22 @@ class TuiwriterApp(App[None]):
 
     # ----- crash recovery -----------------------------------------------------------------
     def _autosave_tick(self) -> None:
-        """Copy an unsaved buffer to the state dir. The UI thread only takes a snapshot of the
-        rows (a shallow copy) when the text changed since the last copy; a worker encodes and
-        writes it (fsync may be slow)."""
+        """Copy an unsaved buffer to the state dir when its text changed since the last copy.
+        Nothing of the text is touched on the UI thread: a worker copies the rows (consistently,
+        while typing goes on), encodes them in pieces and writes them (fsync may be slow)."""
         if not self.dirty or self._autosaving or time.monotonic() < self._next_copy:
             return
-        snapshot = self.editor.snapshot()
-        if snapshot.version == self.recorder.written:
+        document = self.editor.document
+        if document.version == self.recorder.written:
             return
         self._autosaving = True
-        self.run_worker(partial(self._autosave, self.recorder, snapshot.lines, snapshot.version),
-                        name="autosave", group="autosave", thread=True, exit_on_error=False)
+        self.run_worker(partial(self._autosave, self.recorder, document), name="autosave",
+                        group="autosave", description="recovery copy", thread=True, exit_on_error=False)
 
-    def _autosave(self, recorder: recovery.Recorder, lines: list[str], version: int) -> None:
+    def _autosave(self, recorder: recovery.Recorder, document: IndexedDocument | IndexedSyntaxDocument) -> None:
         started = time.monotonic()
         try:
+            version, lines = document.rows_now()
             recorder.write(lines, version=version)
             self._autosave_failed = False
         except OSError as exc:

@@ -15,8 +15,13 @@ to date edit by edit:
   Rows that fit (most of them) cost nothing; a plain row that does not is wrapped by one regular
   expression (the same breaks as Textual's word wrap: tested); other rows go through Textual's
   own wrapping.
-- `DocumentSnapshot`: the text at one version, for the engine's worker thread (a shallow copy of
-  the row list: rows are immutable strings), with where it changed since an earlier version.
+- `DocumentSnapshot`: the text at one version, for the engine's worker thread, with where it
+  changed since an earlier version. Taking one costs O(1): it keeps the row-start table of its
+  version (tables are replaced, never changed in place) and reads the live rows under a seqlock;
+  once the document has moved past its version it raises `SnapshotOutdated` rather than answer
+  with another version's text (the request that took it is stale by then anyway). A shallow copy
+  of the rows per request was measured at 3 ms (10 MB: 334k rows to touch) plus the garbage
+  collector walking each copy.
 
 Each class answers exactly as Textual's would (the property tests compare them edit by edit).
 """
@@ -24,6 +29,7 @@ Each class answers exactly as Textual's would (the property tests compare them e
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -75,6 +81,7 @@ class _LineIndex:
         self.first_version = version  # texts before this version are unknown to this document
         self.version = version
         self._changes: deque[tuple[int, int]] = deque(maxlen=CHANGE_LOG)  # (version, offset)
+        self._seq = 0  # odd while a change is being made (readers in other threads retry or give up)
 
     # -- sizes and conversions ---------------------------------------------------------------
 
@@ -137,11 +144,15 @@ class _LineIndex:
         top_row = min(top[0], rows_before - 1)
         bottom_row = min(bottom[0], rows_before - 1)
         offset = self.get_index_from_location((top_row, min(top[1], len(self._lines[top_row]))))
-        result = super().replace_range(start, end, text)  # type: ignore[misc]
-        new_rows = self._lines[top_row: bottom_row + 1 + len(self._lines) - rows_before]
-        self._reindex(top_row, bottom_row, new_rows)
-        self.version += 1
-        self._changes.append((self.version, offset))
+        self._seq += 1
+        try:
+            result = super().replace_range(start, end, text)  # type: ignore[misc]
+            new_rows = self._lines[top_row: bottom_row + 1 + len(self._lines) - rows_before]
+            self._reindex(top_row, bottom_row, new_rows)
+            self.version += 1
+            self._changes.append((self.version, offset))
+        finally:
+            self._seq += 1
         return result
 
     def _reindex(self, top: int, bottom: int, new_rows: list[str]) -> None:
@@ -160,12 +171,34 @@ class _LineIndex:
             self._widths = np.concatenate((self._widths[:top], widths, self._widths[bottom + 1:]))
         self._text = None
 
-    # -- snapshots -------------------------------------------------------------------------------
+    # -- snapshots and other threads ---------------------------------------------------------
 
     def snapshot(self) -> DocumentSnapshot:
-        """The text as it is now, safe to read from another thread while editing goes on."""
-        return DocumentSnapshot(list(self._lines), self.newline, self._starts, self.version,
-                                self.first_version, tuple(self._changes))
+        """The text as it is now, to be read from another thread (see DocumentSnapshot)."""
+        return DocumentSnapshot(self, self.newline, self._starts, self.version, self.first_version,
+                                tuple(self._changes))
+
+    def rows_at(self, version: int, first: int, last: int) -> list[str]:
+        """Rows first..last as they are at `version`, from any thread; SnapshotOutdated when the
+        document is no longer at `version`. A seqlock: the slice is one C call under the GIL, and
+        a change begun or made meanwhile moves `_seq`."""
+        seq = self._seq
+        if seq % 2 or self.version != version:
+            raise SnapshotOutdated(version)
+        rows = self._lines[first: last + 1]
+        if self._seq != seq:
+            raise SnapshotOutdated(version)
+        return rows
+
+    def rows_now(self) -> tuple[int, list[str]]:
+        """(version, a copy of every row) as one consistent state, from any thread."""
+        while True:
+            seq = self._seq
+            version = self.version
+            rows = self._lines[:]
+            if seq % 2 == 0 and self._seq == seq:
+                return version, rows
+            time.sleep(0.001)  # a change is being made on the UI thread: let it finish
 
 
 def _joins_back(text: str, newline: str) -> bool:
@@ -360,12 +393,17 @@ class IndexedWrappedDocument(WrappedDocument):
 # -- snapshots ----------------------------------------------------------------------------------
 
 
+class SnapshotOutdated(Exception):
+    """The document changed after the snapshot was taken: the text it stood for is gone."""
+
+
 @dataclass(frozen=True, eq=False)
 class DocumentSnapshot:
     """The document's text at `version`, as the engine reads it (tuiwriter.predict.doc_text's
-    TextSnapshot): len(), slices, and how much of it is unchanged since an earlier version."""
+    TextSnapshot): len(), slices, and how much of it is unchanged since an earlier version.
+    Slicing raises SnapshotOutdated once the document has changed (never another version's text)."""
 
-    lines: list[str]
+    document: _LineIndex
     newline: str
     starts: np.ndarray  # starts[r]: offset of row r; starts[-1]: length + len(newline)
     version: int
@@ -382,16 +420,18 @@ class DocumentSnapshot:
         if step != 1:
             raise ValueError("document snapshot slices have no step")
         if start >= stop:
+            self.document.rows_at(self.version, 0, -1)  # outdated or not, whatever the slice
             return ""
         first = int(np.searchsorted(self.starts, start, side="right")) - 1
         last = int(np.searchsorted(self.starts, stop, side="right")) - 1
         base = int(self.starts[first])
+        rows = self.document.rows_at(self.version, first, last)
         if first == last:
-            return self.lines[first][start - base: stop - base]
-        return self.newline.join(self.lines[first: last + 1])[start - base: stop - base]
+            return rows[0][start - base: stop - base]
+        return self.newline.join(rows)[start - base: stop - base]
 
     def __str__(self) -> str:
-        return self.newline.join(self.lines)
+        return self[0: len(self)]
 
     def unchanged_before(self, version: int) -> int:
         """An offset before which this text equals the text at `version` (0 when not known)."""

@@ -11,8 +11,10 @@ Suggestions come from `Engine.suggest` in one exclusive thread worker. A generat
 every streamed character to the request that asked for it, so a stale character is dropped, never
 shown; a lock keeps the (not thread-safe) engine to one call at a time even while a cancelled
 worker is still winding down. The UI thread never waits for the model. The worker reads a
-`DocumentSnapshot` (the rows as they were when it was asked, and where they changed since the
-engine last read), never the joined text: a key costs the same in a 10 MB document as in a note.
+`DocumentSnapshot` (taken in O(1): the text at one version and where it changed since the engine
+last read), never the joined text: a key costs the same in a 10 MB document as in a note. A
+snapshot whose document has changed since refuses to be read (SnapshotOutdated); its request is
+stale by then and simply ends.
 
 Big documents. TextArea (Textual 8.2.8) joins the whole text for every row it draws and keeps
 wrapping and locations in per-row Python loops; `big_document` answers the same questions from
@@ -49,6 +51,7 @@ from tuiwriter.tui.widgets.big_document import (
     IndexedDocuments,
     IndexedSyntaxDocument,
     IndexedWrappedDocument,
+    SnapshotOutdated,
 )
 
 if TYPE_CHECKING:
@@ -165,7 +168,7 @@ class GhostEditor(TextArea):
         return self.document.get_index_from_location(self.cursor_location)
 
     def snapshot(self) -> DocumentSnapshot:
-        """The text now, for reading in another thread (a shallow copy of the row list)."""
+        """The text now, for reading in another thread (O(1); see DocumentSnapshot)."""
         return self.document.snapshot()
 
     # ----- big documents ------------------------------------------------------------------
@@ -460,6 +463,8 @@ class GhostEditor(TextArea):
                     if cancelled():
                         return
                     self.post_message(self.Chunk(generation, ch, done=False))
+            except SnapshotOutdated:
+                return  # the text changed meanwhile: a newer request is on its way
             except Exception as exc:  # noqa: BLE001 - a model failure must not end the editor
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if not cancelled():
@@ -502,7 +507,10 @@ class GhostEditor(TextArea):
             with self._lock:
                 if worker.is_cancelled:
                     return
-                engine.prepare(text, cursor, cancelled=lambda: worker.is_cancelled)
+                try:
+                    engine.prepare(text, cursor, cancelled=lambda: worker.is_cancelled)
+                except SnapshotOutdated:
+                    return  # edited meanwhile: the next idle moment prepares again
                 if not worker.is_cancelled:
                     self._prepared = done
 
