@@ -680,7 +680,7 @@ class TuiwriterApp(App[None]):
             elif answer == "discard":
                 recovery.forget(snaps)
 
-        self.push_screen(recovery_prompt(newest.label, newest.when, preview), answered)
+        self.push_screen(recovery_prompt(newest.label, newest.when, preview, newest.kept), answered)
 
     def _recover(self, text: str) -> None:
         editor = self.editor
