@@ -104,6 +104,10 @@ async def test_language_changes_and_loads_keep_the_editors_documents():
         ours.load_text("x" * (HIGHLIGHT_MAX_CHARS + 1))
         await pilot.pause()
         assert isinstance(ours.document, IndexedDocument) and not ours.is_syntax_aware  # too big to highlight
+        big = ours.document
+        ours.language = None
+        ours.language = "markdown"
+        assert ours.document is big  # nothing to rebuild: still the same plain text
         ours.text = "# small again\n"
         assert isinstance(ours.document, IndexedSyntaxDocument)
 

@@ -450,6 +450,10 @@ class TuiwriterApp(App[None]):
         path = self.document.path
         if path is None:
             return
+        if not path.exists():
+            self.notify(f"{self.document.name} is not on disk any more: nothing to reload (Ctrl+S writes it "
+                        "again)", severity="warning", timeout=8)
+            return
         editor = self.editor
         kept = None
         if self.dirty:

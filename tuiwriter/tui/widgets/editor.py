@@ -184,6 +184,12 @@ class GhostEditor(TextArea):
         version = previous.version + 1 if isinstance(previous, IndexedDocuments) else 0
         if len(text) > HIGHLIGHT_MAX_CHARS:
             language = None
+            if type(previous) is IndexedDocument and text is previous._text:
+                # A language set on a document too big to highlight: the same plain document
+                # again, so keep it (at 10 MB a rebuild is 0.3 s, and the app sets the language
+                # right after opening a file).
+                self.move_cursor((0, 0))
+                return
         super()._set_document("", language)
         kind = self.document
         if isinstance(kind, SyntaxAwareDocument):
