@@ -8,8 +8,10 @@ import stat
 import pytest
 
 from tuiwriter.text.documents import (
+    ChangedOnDisk,
     Document,
     DocumentError,
+    disk_change,
     open_document,
     save_document,
 )
@@ -78,3 +80,47 @@ def test_new_file_gets_ordinary_permissions(tmp_path):
 def test_save_into_a_missing_folder_is_a_one_line_error(tmp_path):
     with pytest.raises(DocumentError, match="cannot save"):
         save_document(Document(path=None), "x", tmp_path / "missing" / "a.md")
+
+
+def test_disk_change_tells_a_touch_from_a_change_and_a_deletion(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("mine")
+    doc = open_document(path)
+    assert disk_change(doc).change == "same"
+    os.utime(path, ns=(1, 1))  # a sync tool touched it: same bytes
+    touched = disk_change(doc)
+    assert touched.change == "same" and touched.state.mtime_ns == 1
+    path.write_text("them")  # same size, other bytes
+    os.utime(path, ns=(2, 2))
+    assert disk_change(doc).change == "changed"
+    path.unlink()
+    assert disk_change(doc).change == "deleted"
+    fresh = open_document(tmp_path / "new.md")
+    (tmp_path / "new.md").write_text("someone else's")
+    assert disk_change(fresh).change == "created"
+
+
+def test_save_refuses_to_overwrite_a_file_changed_on_disk_unless_told(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("original")
+    doc = open_document(path)
+    path.write_text("another program's text")
+    with pytest.raises(ChangedOnDisk, match="changed on disk"):
+        save_document(doc, "mine")
+    assert path.read_text() == "another program's text"
+    save_document(doc, "mine", tmp_path / "copy.md")  # another name: no question
+    assert path.read_text() == "another program's text"
+    doc = open_document(path)
+    save_document(doc, "mine")  # read again, then saved: nothing to ask
+    path.write_text("theirs again")
+    save_document(doc, "mine again", overwrite=True)
+    assert path.read_text() == "mine again" and disk_change(doc).change == "same"
+
+
+def test_a_deleted_file_is_written_again(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("old")
+    doc = open_document(path)
+    path.unlink()
+    save_document(doc, "still here")
+    assert path.read_text() == "still here"

@@ -109,3 +109,18 @@ async def test_an_unusable_state_folder_costs_the_copies_not_the_editor(tiny_che
         assert path.read_text() == "words more"
         warnings = [n for n in app._notifications if "crash-recovery" in str(n.message)]
         assert len(warnings) == 1  # said once, not on every autosave tick
+
+
+def test_a_copy_written_in_pieces_reads_back_exactly(tmp_path, monkeypatch):
+    """Big buffers are encoded a piece at a time; quotes, escapes, non-ASCII and line ends that
+    fall on piece boundaries come back as they were, from lines or from one string."""
+    monkeypatch.setattr(recovery, "PIECE_LINES", 3)
+    monkeypatch.setattr(recovery, "PIECE_CHARS", 7)
+    lines = ['say "hi"', "back\\slash\ttab", "", "é 中 😀", "last"]
+    text = "\n".join(lines)
+    rec = recovery.Recorder(tmp_path / "notes.md")
+    rec.pid = _dead_pid()
+    assert rec.write(lines, version=7) and not rec.write(lines, version=7)
+    assert [s.text for s in recovery.for_document(tmp_path / "notes.md")] == [text]
+    kept = recovery.keep(tmp_path / "other.md", text)
+    assert recovery._read(kept).text == text and recovery._read(kept).kept

@@ -5,6 +5,12 @@ Start-up order matters: the screen is painted and typeable first; only after the
 does a thread worker import torch and load the model, and suggestions start when it is ready.
 Training runs in the background (`TrainingJob`); its screen and the models dialog talk to the
 app through messages (`TrainingStarted/Progress/Finished/Failed`, `ModelChosen`).
+
+Other programs write the file too. Ctrl+S never overwrites a file that changed on disk since it
+was opened or saved without asking (overwrite, save as, or reload keeping the unsaved text as a
+recovery copy); while idle the app stats the file every DISK_CHECK_S and offers to reload a
+changed file when nothing is unsaved. A file another running tuiwriter holds unsaved changes to
+is announced at open, with a read-only choice (the other editor's recovery copy says so).
 """
 
 from __future__ import annotations
@@ -37,11 +43,15 @@ from tuiwriter.tui.messages import (
 from tuiwriter.tui.screens.dialogs import (
     HelpScreen,
     PathPrompt,
+    changed_on_disk,
+    edited_elsewhere,
     recovery_prompt,
+    reload_offer,
     unsaved_changes,
 )
 from tuiwriter.tui.screens.models import ModelsScreen
 from tuiwriter.tui.screens.train import TrainScreen
+from tuiwriter.tui.widgets.big_document import IndexedDocument, IndexedSyntaxDocument
 from tuiwriter.tui.widgets.editor import GhostEditor
 from tuiwriter.tui.widgets.status_bar import StatusBar
 
@@ -56,6 +66,13 @@ LANGUAGES = {".md": "markdown", ".markdown": "markdown", ".py": "python", ".toml
              ".json": "json", ".yaml": "yaml", ".yml": "yaml", ".html": "html", ".css": "css",
              ".js": "javascript", ".rs": "rust", ".go": "go", ".sh": "bash", ".sql": "sql",
              ".java": "java", ".xml": "xml"}
+DISK_CHECK_S = 2.0
+"""How often the file is looked at (one stat; a hash only when its time moved but not its size)."""
+IDLE_S = 1.0
+"""The disk check waits until the person has not typed for this long."""
+COPY_SHARE = 0.1
+"""Recovery copies take at most this share of the time: a buffer whose copy takes longer than
+autosave_seconds * COPY_SHARE is copied less often (tens of MB; see README)."""
 
 
 def _trace(event: str, **extra: object) -> None:
@@ -101,6 +118,10 @@ class TuiwriterApp(App[None]):
         self.recorder = recovery.Recorder(document.path)
         self._autosaving = False
         self._autosave_failed = False  # said once; said again only after a copy worked
+        self._next_copy = 0.0  # monotonic time before which no recovery copy starts
+        self._disk_checking = False
+        self._disk_noted: object = None  # the disk change last told about (told once)
+        self._last_change = 0.0  # monotonic time of the last edit
         self._load_seq = 0
         # Training in the background (none of this imports torch until a run starts).
         self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
@@ -142,12 +163,13 @@ class TuiwriterApp(App[None]):
                         title="config.toml", severity="warning", timeout=10)
         interval = max(0.25, self.settings.autosave_seconds / 2)
         self.set_interval(interval, self._autosave_tick)
+        self.set_interval(DISK_CHECK_S, self._check_disk)
         self.call_after_refresh(self._painted)
 
     def _painted(self) -> None:
         self.painted_at = time.monotonic()
         _trace("painted", torch_loaded="torch" in sys.modules)
-        self._offer_recovery()
+        self._warn_if_edited_elsewhere(then=self._offer_recovery, can_quit=True)
         if self.load_model_at_start:
             self.load_model(self.model_spec)
 
@@ -278,7 +300,13 @@ class TuiwriterApp(App[None]):
         self.status.state = message.state
 
     def on_text_area_changed(self, message: TextArea.Changed) -> None:
-        if not self.dirty and self.editor.text != self._saved_text:
+        """Mark the buffer unsaved. Compares with the saved text only while it is clean, and only
+        when the length is the same (knowing the length costs nothing; joining 10 MB does)."""
+        self._last_change = time.monotonic()
+        if self.dirty:
+            return
+        editor = self.editor
+        if editor.document.length != len(self._saved_text) or editor.text != self._saved_text:
             self.dirty = True
             self.status.dirty = True
 
@@ -374,10 +402,13 @@ class TuiwriterApp(App[None]):
 
         self.push_screen(PathPrompt("Save as", initial), chosen)
 
-    def _write(self, path: Path, then: Callable[[], None] | None) -> None:
+    def _write(self, path: Path, then: Callable[[], None] | None, overwrite: bool = False) -> None:
         text = self.editor.text
         try:
-            written = documents.save_document(self.document, text, path)
+            written = documents.save_document(self.document, text, path, overwrite=overwrite)
+        except documents.ChangedOnDisk:
+            self._ask_before_overwriting(path, then)
+            return
         except documents.DocumentError as exc:
             self.notify(str(exc), title="not saved", severity="error", timeout=10)
             return
@@ -389,9 +420,126 @@ class TuiwriterApp(App[None]):
         self.status.dirty = False
         self.status.file_name = self.document.name
         self._set_language(written)
+        self._disk_noted = None
         self.notify(f"saved {written}", timeout=2)
         if then is not None:
             then()
+
+    def _ask_before_overwriting(self, path: Path, then: Callable[[], None] | None) -> None:
+        """Another program changed the file: nothing is written until the person chooses."""
+        _trace("changed_on_disk")
+
+        def answered(answer: str | None) -> None:
+            _trace("changed_on_disk_answer", answer=answer)
+            if answer == "overwrite":
+                self._write(path, then, overwrite=True)
+            elif answer == "save_as":
+                self.action_save_as(then)
+            elif answer == "reload":
+                self.reload()
+
+        self.push_screen(changed_on_disk(path.name), answered)
+
+    def reload(self) -> None:
+        """Read the file again from disk. Unsaved text is first put aside as a recovery copy
+        (offered the next time the file is opened); if that copy fails nothing is reloaded."""
+        path = self.document.path
+        if path is None:
+            return
+        if not path.exists():
+            self.notify(f"{self.document.name} is not on disk any more: nothing to reload (Ctrl+S writes it "
+                        "again)", severity="warning", timeout=8)
+            return
+        editor = self.editor
+        kept = None
+        if self.dirty:
+            try:
+                kept = recovery.keep(path, editor.document.lines)
+            except OSError as exc:
+                self.notify(f"not reloaded: could not keep a copy of your unsaved text ({exc})",
+                            severity="error", timeout=10)
+                return
+        doc = self._read_document(path, "cannot reload")
+        if doc is None:
+            return
+        self.recorder.discard()
+        self._show_document(doc, editor.cursor_location)
+        extra = (f" Your unsaved text is kept: tuiwriter offers it the next time you open {doc.name} "
+                 "(or Ctrl+P, \"Recover unsaved text\")." if kept else "")
+        self.notify(f"reloaded {doc.name} from disk.{extra}", timeout=12 if kept else 3)
+
+    # ----- the file on disk while editing ----------------------------------------------------
+    def _check_disk(self) -> None:
+        """Timer: has another program changed, replaced or deleted the file? (in a worker: a
+        changed time with the same size means hashing the file)"""
+        doc = self.document
+        if (doc.path is None or self._disk_checking or len(self.screen_stack) > 1
+                or time.monotonic() - self._last_change < IDLE_S):
+            return
+        self._disk_checking = True
+
+        def run() -> None:
+            try:
+                check = documents.disk_change(doc)
+            finally:
+                self._disk_checking = False
+            if check.change != "same" or check.state != doc.disk:
+                self.call_from_thread(self._disk_checked, doc, check)
+
+        self.run_worker(run, name="disk check", group="disk", thread=True, exit_on_error=False)
+
+    def _disk_checked(self, doc: documents.Document, check: documents.DiskCheck) -> None:
+        if doc is not self.document:
+            return  # another file was opened meanwhile
+        if check.change == "same":
+            if check.state is not None:
+                doc.disk = check.state  # touched, not changed
+            self._disk_noted = None
+            return
+        if check.seen == self._disk_noted:
+            return  # told already
+        self._disk_noted = check.seen
+        name = doc.name
+        if check.change == "deleted":
+            self.notify(f"{name} was deleted on disk: Ctrl+S writes it again.", title="file deleted",
+                        severity="warning", timeout=10)
+        elif self.dirty:
+            self.notify(f"{name} changed on disk: Ctrl+S will ask before overwriting it.",
+                        title="file changed", severity="warning", timeout=10)
+        else:
+            def answered(answer: str | None) -> None:
+                if answer == "reload" and not self.dirty:
+                    self.reload()
+
+            self.push_screen(reload_offer(name), answered)
+
+    def _warn_if_edited_elsewhere(self, then: Callable[[], None], can_quit: bool = False) -> None:
+        """Another running tuiwriter has unsaved changes to this file (its recovery copy is live):
+        say so before anything else, and offer read-only."""
+        others = recovery.editing_elsewhere(self.document.path)
+        if not others:
+            then()
+            return
+        _trace("edited_elsewhere", pids=[o.pid for o in others])
+
+        def answered(answer: str | None) -> None:
+            if answer == "quit":
+                self.exit()
+                return
+            self.set_read_only(answer == "read_only")
+            then()
+
+        self.push_screen(edited_elsewhere(self.document.name, [o.pid for o in others], others[0].when,
+                                          can_quit), answered)
+
+    def set_read_only(self, read_only: bool) -> None:
+        self.editor.read_only = read_only
+        self.status.read_only = read_only
+
+    def action_allow_editing(self) -> None:
+        """Leave read-only mode (chosen when another tuiwriter was editing the file)."""
+        self.set_read_only(False)
+        self.notify(f"{self.document.name} is editable", timeout=3)
 
     def action_open(self) -> None:
         """Ctrl+O: open another file (asks about unsaved changes first)."""
@@ -401,23 +549,39 @@ class TuiwriterApp(App[None]):
     def _open_path(self, path: Path | None) -> None:
         if path is None:
             return
-        try:
-            doc = documents.open_document(path)
-        except documents.DocumentError as exc:
-            self.notify(str(exc), title="cannot open", severity="error", timeout=10)
+        doc = self._read_document(path, "cannot open")
+        if doc is None:
             return
         self.recorder.discard()
-        self.document = doc
         self.recorder = recovery.Recorder(doc.path)
+        self._show_document(doc)
+        self.set_read_only(False)
+        self._warn_if_edited_elsewhere(then=self._offer_recovery)
+
+    def _read_document(self, path: Path, title: str) -> documents.Document | None:
+        try:
+            return documents.open_document(path)
+        except documents.DocumentError as exc:
+            self.notify(str(exc), title=title, severity="error", timeout=10)
+            return None
+
+    def _show_document(self, doc: documents.Document, cursor: tuple[int, int] | None = None) -> None:
+        """Edit `doc` from now on, with nothing unsaved; the cursor at `cursor` (as near as the
+        text allows) or at the end."""
+        self.document = doc
         self._saved_text = doc.text
         editor = self.editor
         self._set_language(doc.path)
         editor.load_text(doc.text)
-        editor.move_cursor(editor.document.end)
+        if cursor is None:
+            editor.move_cursor(editor.document.end)
+        else:
+            row = min(cursor[0], editor.document.line_count - 1)
+            editor.move_cursor((row, min(cursor[1], len(editor.document[row]))), center=True)
         self.dirty = False
         self.status.dirty = False
         self.status.file_name = doc.name
-        self._offer_recovery()
+        self._disk_noted = None
 
     def _unless_unsaved(self, question: str, proceed: Callable[[], None],
                         reasons: list[str] | None = None) -> None:
@@ -462,23 +626,29 @@ class TuiwriterApp(App[None]):
 
     # ----- crash recovery -----------------------------------------------------------------
     def _autosave_tick(self) -> None:
-        """Copy an unsaved buffer to the state dir (in a thread: fsync may be slow)."""
-        if not self.dirty or self._autosaving:
+        """Copy an unsaved buffer to the state dir when its text changed since the last copy.
+        Nothing of the text is touched on the UI thread: a worker copies the rows (consistently,
+        while typing goes on), encodes them in pieces and writes them (fsync may be slow)."""
+        if not self.dirty or self._autosaving or time.monotonic() < self._next_copy:
             return
-        text = self.editor.text
-        if text == self.recorder.written:
+        document = self.editor.document
+        if document.version == self.recorder.written:
             return
         self._autosaving = True
-        self.run_worker(partial(self._autosave, self.recorder, text), name="autosave",
-                        group="autosave", thread=True, exit_on_error=False)
+        self.run_worker(partial(self._autosave, self.recorder, document), name="autosave",
+                        group="autosave", description="recovery copy", thread=True, exit_on_error=False)
 
-    def _autosave(self, recorder: recovery.Recorder, text: str) -> None:
+    def _autosave(self, recorder: recovery.Recorder, document: IndexedDocument | IndexedSyntaxDocument) -> None:
+        started = time.monotonic()
         try:
-            recorder.write(text)
+            version, lines = document.rows_now()
+            recorder.write(lines, version=version)
             self._autosave_failed = False
         except OSError as exc:
             self.call_from_thread(self._copy_failed, exc)
         finally:
+            took = time.monotonic() - started
+            self._next_copy = time.monotonic() + max(0.0, took / COPY_SHARE - self.settings.autosave_seconds)
             self._autosaving = False
 
     def _copy_failed(self, exc: OSError) -> None:
@@ -510,20 +680,23 @@ class TuiwriterApp(App[None]):
             elif answer == "discard":
                 recovery.forget(snaps)
 
-        self.push_screen(recovery_prompt(newest.label, newest.when, preview), answered)
+        self.push_screen(recovery_prompt(newest.label, newest.when, preview, newest.kept), answered)
 
     def _recover(self, text: str) -> None:
         editor = self.editor
         editor.load_text(text)
         editor.move_cursor(editor.document.end)
         try:
-            self.recorder.write(text)
+            self.recorder.write(text, version=editor.document.version)
             self._autosave_failed = False
         except OSError as exc:
             self._copy_failed(exc)
         self.dirty = text != self._saved_text
         self.status.dirty = self.dirty
         self.notify("recovered the unsaved text: Ctrl+S saves it", timeout=5)
+
+    def _reload_from_palette(self) -> None:
+        self.reload()
 
     # ----- command palette ----------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -554,4 +727,11 @@ class TuiwriterApp(App[None]):
         yield SystemCommand("Save", "Write the file", self.action_save)
         yield SystemCommand("Save as…", "Write to another file", self.action_save_as)
         yield SystemCommand("Open file…", "Open another file", self.action_open)
+        if self.document.path is not None:
+            yield SystemCommand("Reload from disk", "Read the file again (unsaved text is kept as a "
+                                "recovery copy)", self._reload_from_palette)
+        yield SystemCommand("Recover unsaved text", "Offer unsaved text kept from a crash or a reload",
+                            self._offer_recovery)
+        if self.editor.read_only:
+            yield SystemCommand("Allow editing", "Leave read-only mode", self.action_allow_editing)
         yield SystemCommand("Help", "Every key and what it does", self.action_help)

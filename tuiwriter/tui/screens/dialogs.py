@@ -1,5 +1,6 @@
 """The editor's small screens: help (F1), the one question dialog (`Choice`) behind quitting with
-unsaved changes, crash recovery and deleting a model, and the path prompt (open / save as).
+unsaved changes, crash recovery, a file changed on disk or open in another tuiwriter, and deleting
+a model, and the path prompt (open / save as).
 Each returns its answer through `dismiss`, so the caller decides what to do and the screens
 stay free of file and model logic.
 """
@@ -109,12 +110,44 @@ def confirm_delete(name: str) -> Choice:
                   [("delete", "y", "Delete"), ("keep", "n", "Keep")])
 
 
-def recovery_prompt(label: str, when: str, preview: str) -> Choice:
-    """Text from a session that ended without saving: "recover", "discard" or "later"."""
-    return Choice("Recover unsaved changes?",
-                  f"tuiwriter ended without saving {label}.\nLast copy: {when}.",
+def recovery_prompt(label: str, when: str, preview: str, kept: bool = False) -> Choice:
+    """Text from a session that ended without saving, or put aside when the file was reloaded
+    from disk (`kept`): "recover", "discard" or "later"."""
+    why = (f"Your unsaved text was kept when {label} was reloaded from disk." if kept
+           else f"tuiwriter ended without saving {label}.")
+    return Choice("Recover unsaved changes?", f"{why}\nLast copy: {when}.",
                   [("recover", "r", "Recover"), ("discard", "d", "Discard"), ("later", "l", "Later")],
                   preview=preview)
+
+
+def changed_on_disk(name: str) -> Choice:
+    """Saving over a file another program changed: "overwrite", "save_as", "reload" or "cancel"."""
+    return Choice(f"{name} changed on disk",
+                  f"Another program changed {name} after you opened it (or last saved it). Nothing is "
+                  "written until you choose: overwrite it with your text, save your text under another "
+                  "name, or reload the file (your unsaved text is kept as a recovery copy).",
+                  [("overwrite", "o", "Overwrite"), ("save_as", "a", "Save as…"), ("reload", "r", "Reload"),
+                   ("cancel", "c", "Cancel")])
+
+
+def reload_offer(name: str) -> Choice:
+    """The file changed on disk and the buffer has no unsaved changes: "reload" or "keep"."""
+    return Choice(f"{name} changed on disk",
+                  f"Another program changed {name}. You have no unsaved changes: reload it to see theirs?",
+                  [("reload", "r", "Reload"), ("keep", "k", "Not now")])
+
+
+def edited_elsewhere(name: str, pids: list[int], since: str, can_quit: bool) -> Choice:
+    """Another running tuiwriter has unsaved changes to the file: "edit", ("quit",) or "read_only"."""
+    who = "another tuiwriter" if len(pids) == 1 else f"{len(pids)} other tuiwriters"
+    body = (f"{name} is open in {who} (process {', '.join(map(str, pids))}) with unsaved changes, "
+            f"last copied at {since}. If both of you edit it, the second save will ask before "
+            "overwriting the first; read-only is the safe choice until the other one saves.")
+    choices = [("edit", "e", "Edit anyway")]
+    if can_quit:
+        choices.append(("quit", "q", "Quit"))
+    choices.append(("read_only", "r", "Read-only"))
+    return Choice(f"{name} is being edited elsewhere", body, choices)
 
 
 class PathPrompt(ModalScreen[Path | None]):

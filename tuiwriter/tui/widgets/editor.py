@@ -10,7 +10,18 @@ A ghost that ends its line shows the line end as NEWLINE_GLYPH; Tab inserts a re
 Suggestions come from `Engine.suggest` in one exclusive thread worker. A generation counter ties
 every streamed character to the request that asked for it, so a stale character is dropped, never
 shown; a lock keeps the (not thread-safe) engine to one call at a time even while a cancelled
-worker is still winding down. The UI thread never waits for the model.
+worker is still winding down. The UI thread never waits for the model. The worker reads a
+`DocumentSnapshot` (taken in O(1): the text at one version and where it changed since the engine
+last read), never the joined text: a key costs the same in a 10 MB document as in a note. A
+snapshot whose document has changed since refuses to be read (SnapshotOutdated); its request is
+stale by then and simply ends.
+
+Big documents. TextArea (Textual 8.2.8) joins the whole text for every row it draws and keeps
+wrapping and locations in per-row Python loops; `big_document` answers the same questions from
+tables kept edit by edit. Textual builds its documents in the private `TextArea._set_document`:
+the one private method overridden here (guarded by tests/test_big_editor.py, which fails loudly
+if Textual changes it). Syntax highlighting re-parses and re-queries the whole tree on every edit
+in Textual, so documents over `HIGHLIGHT_MAX_CHARS` are shown as plain text.
 """
 
 from __future__ import annotations
@@ -22,9 +33,26 @@ from rich.cells import cell_len
 from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
-from textual.widgets.text_area import Edit, EditResult, Selection
+from textual.widgets.text_area import (
+    DocumentNavigator,
+    Edit,
+    EditResult,
+    Location,
+    Selection,
+    SyntaxAwareDocument,
+)
 from textual.worker import Worker, get_current_worker
+
+from tuiwriter.tui.widgets.big_document import (
+    DocumentSnapshot,
+    IndexedDocument,
+    IndexedDocuments,
+    IndexedSyntaxDocument,
+    IndexedWrappedDocument,
+    SnapshotOutdated,
+)
 
 if TYPE_CHECKING:
     from tuiwriter.predict.engine import Engine
@@ -35,6 +63,17 @@ NEWLINE_GLYPH = "⏎"
 THINKING_AFTER_S = 0.25
 """Say "thinking" only when a suggestion takes longer than this, so fast typing does not make
 the status bar flicker on every key."""
+
+HIGHLIGHT_MAX_CHARS = 64_000
+"""Largest document shown with syntax highlighting. Textual re-parses the whole document and
+re-queries the whole syntax tree on every edit: measured (tests/bench_big_document.py) a Markdown
+key costs 26 ms at 64 KB and 76 ms at 256 KB against 10 ms plain, and it grows with the size."""
+
+BRACKET_SCAN_CHARS = 10_000
+"""How far the matching bracket is looked for (TextArea's own search runs to the document end)."""
+
+_OPENING = {"(": ")", "[": "]", "{": "}"}
+_CLOSING = {close: open_ for open_, close in _OPENING.items()}
 
 
 class GhostEditor(TextArea):
@@ -51,6 +90,8 @@ class GhostEditor(TextArea):
                 tooltip="Draw another suggestion at the current temperature"),
         Binding("ctrl+b", "previous_sample", "Previous", id="previous_sample", show=False,
                 tooltip="Go back to the previous suggestion"),
+        Binding("ctrl+home", "document_start", "Start", show=False),
+        Binding("ctrl+end", "document_end", "End", show=False),
     ]
 
     class StateChanged(Message):
@@ -71,12 +112,19 @@ class GhostEditor(TextArea):
             self.error = error
 
     _in_edit = False  # TextArea's constructor moves the cursor before __init__ below finishes
+    _rendering = False
+    document: IndexedDocument | IndexedSyntaxDocument  # type: ignore[assignment]
+    wrapped_document: IndexedWrappedDocument  # type: ignore[assignment]
 
     def __init__(self, text: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("soft_wrap", True)
         kwargs.setdefault("tab_behavior", "indent")
         kwargs.setdefault("show_line_numbers", False)
-        super().__init__(text, **kwargs)
+        # TextArea's constructor wraps the text it is given with Textual's own classes, a loop
+        # over every row (seconds at 10 MB): give it nothing, then load the text here.
+        super().__init__("", **kwargs)
+        if text:
+            self._set_document(text, self.language)
         self.engine: Engine | None = None
         self.enabled = True
         self.loading_model = True
@@ -92,7 +140,7 @@ class GhostEditor(TextArea):
         self._in_edit = False
         self._kick_pending = False
         self._state = ""
-        self._prepared: object | None = None  # the engine that has read the whole document
+        self._prepared: tuple[object, int, int] | None = None  # (engine, version, cursor) prepared
 
     # ----- what the rest of the app uses -------------------------------------------------
     @property
@@ -113,6 +161,102 @@ class GhostEditor(TextArea):
     @property
     def sample(self) -> int:
         return self._sample
+
+    @property
+    def cursor_offset(self) -> int:
+        """The cursor as an offset into the text (O(1): the document keeps a row-start table)."""
+        return self.document.get_index_from_location(self.cursor_location)
+
+    def snapshot(self) -> DocumentSnapshot:
+        """The text now, for reading in another thread (O(1); see DocumentSnapshot)."""
+        return self.document.snapshot()
+
+    # ----- big documents ------------------------------------------------------------------
+    def _set_document(self, text: str, language: str | None) -> None:
+        """Put `text` in our indexed documents (the private TextArea method every load, language
+        change and construction goes through; see the module docstring and the guarding test).
+
+        Textual's own version is run on an empty text, so it picks the kind of document and the
+        highlight query for `language`; then the documents are replaced by ours, of the same kind,
+        and the steps it takes after building them (highlights, cursor, wrapping) are repeated.
+        """
+        previous = getattr(self, "document", None)
+        version = previous.version + 1 if isinstance(previous, IndexedDocuments) else 0
+        if len(text) > HIGHLIGHT_MAX_CHARS:
+            language = None
+            if type(previous) is IndexedDocument and text is previous._text:
+                # A language set on a document too big to highlight: the same plain document
+                # again, so keep it (at 10 MB a rebuild is 0.3 s, and the app sets the language
+                # right after opening a file).
+                self.move_cursor((0, 0))
+                return
+        super()._set_document("", language)
+        kind = self.document
+        if isinstance(kind, SyntaxAwareDocument):
+            self.document = IndexedSyntaxDocument(text, kind.language, version=version)
+        else:
+            self.document = IndexedDocument(text, version=version)
+        self.wrapped_document = IndexedWrappedDocument(self.document, tab_width=self.indent_width)
+        self.navigator = DocumentNavigator(self.wrapped_document)
+        self._build_highlight_map()
+        self.move_cursor((0, 0))
+        self._rewrap_and_refresh_virtual_size()
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        """The whole text. While a row is drawn TextArea reads it only to know whether the
+        document is empty (for its placeholder); then the answer is a stand-in with the same
+        truth value, not the join of the whole document per drawn row."""
+        if self._rendering and self.document._text is None:
+            return "" if self.document.length == 0 else "\n"
+        return self.document.text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.load_text(value)
+
+    def render_line(self, y: int) -> Strip:
+        self._rendering = True
+        try:
+            return super().render_line(y)
+        finally:
+            self._rendering = False
+
+    def find_matching_bracket(self, bracket: str, search_from: Location) -> Location | None:
+        """The bracket that pairs with `bracket` at `search_from`, looked for within
+        BRACKET_SCAN_CHARS (TextArea's own search walks to the document's end, character by
+        character, on every cursor move onto an unmatched bracket)."""
+        forward = bracket in _OPENING
+        if not forward and bracket not in _CLOSING:
+            return None
+        document = self.document
+        here = document.get_index_from_location(search_from)
+        if forward:
+            start, stop = here, min(document.length, here + BRACKET_SCAN_CHARS)
+        else:
+            start, stop = max(0, here + 1 - BRACKET_SCAN_CHARS), here + 1
+        window = document.get_text_range(document.get_location_from_index(start),
+                                         document.get_location_from_index(stop))
+        same, other = (_OPENING, _CLOSING) if forward else (_CLOSING, _OPENING)
+        positions = range(len(window)) if forward else range(len(window) - 1, -1, -1)
+        pending: list[str] = []
+        for i in positions:
+            ch = window[i]
+            if ch in same:
+                pending.append(ch)
+            elif ch in other and pending and same[pending[-1]] == ch:
+                pending.pop()
+                if not pending:
+                    return document.get_location_from_index(start + i)
+        return None
+
+    def action_document_start(self) -> None:
+        """Ctrl+Home: the start of the document."""
+        self.move_cursor(self.document.start)
+
+    def action_document_end(self) -> None:
+        """Ctrl+End: the end of the document."""
+        self.move_cursor(self.document.end)
 
     def set_engine(self, engine: Engine | None) -> None:
         """Use `engine` from the next suggestion on; the running one is cancelled, not mixed."""
@@ -292,8 +436,8 @@ class GhostEditor(TextArea):
         engine = self.engine
         assert engine is not None
         generation = self._generation
-        text = self.text
-        cursor = self.document.get_index_from_location(self.cursor_location)
+        text = self.snapshot()
+        cursor = self.cursor_offset
         self._done = False
         self.set_timer(THINKING_AFTER_S, lambda: self._maybe_thinking(generation))
         self.run_worker(
@@ -306,7 +450,7 @@ class GhostEditor(TextArea):
         if generation == self._generation and not self._done and not self._stream:
             self._set_state("thinking")
 
-    def _compute(self, engine: Engine, generation: int, text: str, cursor: int, sample: int,
+    def _compute(self, engine: Engine, generation: int, text: DocumentSnapshot, cursor: int, sample: int,
                  temperature: float, max_chars: int) -> None:
         """Worker thread: stream the engine's characters back, tagged with `generation`."""
         worker: Worker[Any] = get_current_worker()
@@ -325,6 +469,8 @@ class GhostEditor(TextArea):
                     if cancelled():
                         return
                     self.post_message(self.Chunk(generation, ch, done=False))
+            except SnapshotOutdated:
+                return  # the text changed meanwhile: a newer request is on its way
             except Exception as exc:  # noqa: BLE001 - a model failure must not end the editor
                 error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if not cancelled():
@@ -351,13 +497,15 @@ class GhostEditor(TextArea):
             self._prepare_when_idle()
 
     def _prepare_when_idle(self) -> None:
-        """Let the engine read the whole document while nothing is asked of it, so a later
-        jump of the cursor is fast. The next request cancels it; what was read is kept."""
+        """Let the engine read up to the cursor while nothing is asked of it, so typing on from
+        here costs one model step a key. The next request cancels it; what was read is kept."""
         engine = self.engine
-        if engine is None or self._prepared is engine:
+        if engine is None or self.document.length == 0:
             return
-        text = self.text
-        if not text:
+        text = self.snapshot()
+        cursor = self.cursor_offset
+        done = (engine, text.version, cursor)
+        if self._prepared == done:
             return
 
         def run() -> None:
@@ -365,9 +513,12 @@ class GhostEditor(TextArea):
             with self._lock:
                 if worker.is_cancelled:
                     return
-                engine.prepare(text, cancelled=lambda: worker.is_cancelled)
+                try:
+                    engine.prepare(text, cursor, cancelled=lambda: worker.is_cancelled)
+                except SnapshotOutdated:
+                    return  # edited meanwhile: the next idle moment prepares again
                 if not worker.is_cancelled:
-                    self._prepared = engine
+                    self._prepared = done
 
         self.run_worker(run, name="prepare", group="suggest", thread=True, exclusive=True,
                         exit_on_error=False)

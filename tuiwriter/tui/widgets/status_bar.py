@@ -1,4 +1,4 @@
-"""The one-line status bar: file and dirty mark on the left; model, temperature, suggestion state
+"""The one-line status bar: file, dirty mark and read-only on the left; model, temperature, suggestion state
 and (while a run is active) training progress on the right.
 
 Every field is a reactive the app sets; the bar only draws them, so the training screen can write
@@ -35,6 +35,7 @@ class StatusBar(Widget):
 
     file_name: reactive[str] = reactive("untitled")
     dirty: reactive[bool] = reactive(False)
+    read_only: reactive[bool] = reactive(False)
     model: reactive[str] = reactive("")
     temperature: reactive[float] = reactive(0.0)
     state: reactive[str] = reactive("loading")
@@ -45,6 +46,8 @@ class StatusBar(Widget):
         left = Text(self.file_name, style="bold")
         if self.dirty:
             left.append(" ●", style="bold yellow")
+        if self.read_only:
+            left.append(" (read-only)", style="italic")
         parts = [
             f"model {self.model or '—'}",
             f"T {self.temperature:.1f}",
