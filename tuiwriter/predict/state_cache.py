@@ -38,7 +38,7 @@ from tuiwriter.predict.experts import Expert
 from tuiwriter.predict.policy import Cancelled
 from tuiwriter.predict.predictor import Predictor, PState
 
-WINDOW = 96  # chosen by measurement: see README "Long documents"
+WINDOW = 96  # chosen by measurement (bench --window-sweep): README, "Suggestions anywhere in a long document"
 BLOCK = 16
 
 Frontier = dict[int, PState]  # chain start -> that chain's state at one position
