@@ -371,7 +371,7 @@ def test_gru_model(ck):
 
 # -- properties: any edit history gives the from-scratch answer, and nothing stale -----------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 CHARS = "the cat sat on mat.\nTHE dog!"
@@ -430,6 +430,9 @@ def test_any_edit_history_gives_the_from_scratch_suggestion(ck, start, history, 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(start=st.text(CHARS, max_size=80), history=edits, taken=st.lists(st.integers(0, 6), min_size=25, max_size=25))
+# A first word held back whole (the secret guard) and cut by the length cap: it came out
+# after the text had changed, once the stream was resumed (found by CI).
+@example(start="EEEEEEE", history=[("paste", "EEEEEE"), ("type", "E")], taken=[0, 1] + [0] * 23)
 def test_no_character_is_delivered_for_a_stale_position(ck, start, history, taken):
     """The app's pattern: each request carries the document version it was made for; an edit
     bumps the version; the stream of an old request must yield nothing more."""

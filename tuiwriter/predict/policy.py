@@ -153,16 +153,24 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
         if streams or word_end:  # blanks wait for content
             if guard is not None and guard(decoded):
                 return
-            for out in held:
-                if cancelled is not None and cancelled():
-                    return
-                yield out
+            yield from _unless_cancelled(held, cancelled)
             held.clear()
         if word_end:
             if ch == "\n" or sentence_end:
                 return
             first, confidence, content = False, 1.0, False
     if first and not content and len(held) >= min_chars:
-        yield from held  # only blanks before the model grew unsure: an indent worth a Tab
+        # only blanks before the model grew unsure: an indent worth a Tab
+        yield from _unless_cancelled(held, cancelled)
     elif first and content and guard is not None and accepted >= min_chars and not guard(decoded[:accepted]):
-        yield from held  # a first word, held back, that the cap or the model's doubt cut short
+        # a first word, held back, that the cap or the model's doubt cut short
+        yield from _unless_cancelled(held, cancelled)
+
+
+def _unless_cancelled(held: list[str], cancelled: Cancelled | None) -> Iterator[str]:
+    """The held characters, one by one, until the request goes stale (checked before each: the
+    consumer may resume the stream long after the text changed)."""
+    for out in held:
+        if cancelled is not None and cancelled():
+            return
+        yield out
