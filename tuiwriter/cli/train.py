@@ -92,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
             f"model {name!r} exists: --resume continues it, --force replaces it, or pick another --model")
     if args.resume and not (out_dir / names.RESUME_FILE).exists():
         raise CheckpointError(f"nothing to resume for model {name!r}")
+    if args.base and args.level:  # before reading the corpus: a base of the other level is refused at once
+        from tuiwriter.training.setup import check_level
+
+        check_level(store.load(args.base), args.level, args.base)
     data = corpus.collect(args.paths)
     with distributed.process_group(world, device):
         return _train(args, name, data, device, world)
