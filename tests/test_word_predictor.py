@@ -15,8 +15,8 @@ from tests.test_engine import apply, edits
 from tuiwriter.lm import checkpoint
 from tuiwriter.predict.engine import Engine
 from tuiwriter.predict.policy import SuggestConfig
-from tuiwriter.predict.predictor import advance
-from tuiwriter.predict.word_predictor import WordPredictor, WordState
+from tuiwriter.predict.predictor import FusedRNN, advance
+from tuiwriter.predict.word_predictor import MixedPredictor, WordPredictor, WordState
 
 TEXT = st.text(alphabet="the cat sat on mat.\nTHE dog!zq'  ", max_size=60)
 
@@ -24,6 +24,11 @@ TEXT = st.text(alphabet="the cat sat on mat.\nTHE dog!zq'  ", max_size=60)
 @pytest.fixture(scope="module")
 def wck(tiny_word_checkpoint):
     return checkpoint.load(tiny_word_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def ck(tiny_checkpoint):
+    return checkpoint.load(tiny_checkpoint)
 
 
 @pytest.fixture(scope="module")
@@ -85,16 +90,40 @@ def test_step_is_a_pure_function_of_state_and_character(predictor, text):
     assert torch.equal(predictor.log_probs(asked), predictor.log_probs(plain))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def engines(wck, ck, kind: str, **options) -> Engine:
+    """An engine on the word model alone, or on the char model with the word model mixed in."""
+    config = SuggestConfig(min_confidence=0.0, max_chars=12)
+    if kind == "word":
+        return Engine(wck, config, **options)
+    mixed = MixedPredictor(FusedRNN(ck.build_model(), ck.vocab), WordPredictor(wck.build_model(), wck.vocab, wck.words),
+                           0.3, wck.mid_state)
+    return Engine(ck, config, predictor=mixed, **options)
+
+
+@pytest.mark.parametrize("kind", ["word", "mixed"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(start=st.text("the cat sat on mat.\nTHE dog!", max_size=120), history=edits)
-def test_any_edit_history_gives_the_from_scratch_answer(wck, start, history):
-    config = dict(min_confidence=0.0, max_chars=12)
-    engine = Engine(wck, SuggestConfig(**config), interval=8, max_checkpoints=12)
+def test_any_edit_history_gives_the_from_scratch_answer(wck, ck, kind, start, history):
+    """The engine's invariant (tests/test_engine.py) with a word model, alone and as a voice."""
+    engine = engines(wck, ck, kind, interval=8, max_checkpoints=12)
     engine.prepare(start)
     text, cursor, undo = start, len(start), []
     for edit in history:
         text, cursor = apply(edit, text, cursor, undo, engine)
         "".join(engine.suggest(text, cursor))
-    fresh = Engine(wck, SuggestConfig(**config))
+    fresh = engines(wck, ck, kind)
     assert "".join(engine.suggest(text, cursor)) == "".join(fresh.suggest(text, cursor))
     assert torch.equal(engine.next_char_log_probs(text, cursor), fresh.next_char_log_probs(text, cursor))
+
+
+def test_a_mixed_voice_is_a_proper_distribution_between_its_two_voices(wck, ck, predictor):
+    char = FusedRNN(ck.build_model(), ck.vocab)
+    mixed = MixedPredictor(char, predictor, 0.3)
+    text = "The cat sat on the m"
+    state = advance(mixed, mixed.start(), mixed.vocab.encode(text))
+    p = mixed.log_probs(state).exp()
+    assert math.isclose(float(p.sum()), 1.0, rel_tol=1e-4)
+    a = mixed.vocab.id_of("a")
+    p_char = float(char.log_probs(advance(char, char.start(), char.vocab.encode(text))).exp()[a])
+    p_word = float(predictor.log_probs(read(predictor, text)).exp()[predictor.vocab.id_of("a")])
+    assert min(p_char, p_word) - 1e-3 <= float(p[a]) <= max(p_char, p_word) + 1e-3

@@ -1,4 +1,5 @@
-"""A word-level model behind the character-level predictor seam: ghost text, `tuiwriter eval`
+"""A word-level model behind the character-level predictor seam (alone, or as one voice in a
+character model's prediction, `MixedPredictor`): ghost text, `tuiwriter eval`
 and the language server work unchanged with a word model, and its bits are per character.
 
 The state after some text is the model's state after the tokens completed so far plus the
@@ -194,4 +195,55 @@ def mid_start(predictor: Predictor, mid: tuple[torch.Tensor, ...] | None) -> PSt
     if not mid:
         return None
     state = PState(mid[0], mid[1] if len(mid) > 1 else None)
-    return predictor.wrap(state) if isinstance(predictor, WordPredictor) else state
+    return predictor.wrap(state) if isinstance(predictor, (WordPredictor, MixedPredictor)) else state
+
+
+class MixedState(PState):
+    """The states of both voices after the same text."""
+
+    __slots__ = ("char", "word")
+
+    def __init__(self, char: PState, word: PState) -> None:
+        super().__init__(char.h, char.c)
+        self.char = char
+        self.word = word
+
+    def bare(self) -> "MixedState":
+        s = MixedState(self.char.bare(), self.word.bare())
+        s.logp = self.logp
+        return s
+
+
+class MixedPredictor:
+    """A word-level model as one voice in a character model's prediction: p = (1 - weight) *
+    p_char + weight * p_word, each voice reading the same characters (a predictor wrapper, so the
+    engine, its experts and eval use it as they use one model). `word_mid`: the word model's
+    mid-text state, paired with the character model's where a reading starts inside a document."""
+
+    def __init__(self, char: Predictor, word: WordPredictor, weight: float,
+                 word_mid: tuple[torch.Tensor, ...] | None = None) -> None:
+        self.vocab = char.vocab
+        self.char, self.word, self.weight = char, word, weight
+        self._word_mid = mid_start(word, word_mid) or word.start()
+        # the voices may know different characters: the word voice's id of each of ours
+        self._to_word = torch.tensor([word.vocab.id_of(c) for c in char.vocab.chars], dtype=torch.long)
+
+    def start(self) -> MixedState:
+        return MixedState(self.char.start(), self.word.start())
+
+    def wrap(self, inner: PState) -> MixedState:
+        return MixedState(inner, self._word_mid)
+
+    def step(self, state: PState, char_id: int) -> MixedState:
+        assert isinstance(state, MixedState)
+        return MixedState(self.char.step(state.char, char_id), self.word.step(state.word, int(self._to_word[char_id])))
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        assert isinstance(state, MixedState)
+        if state.logp is None:
+            with torch.inference_mode():
+                w = self.weight
+                word = self.word.log_probs(state.word).exp()[self._to_word]
+                mixed = self.char.log_probs(state.char).exp() * (1 - w) + word * (w / float(word.sum()))
+                state.logp = mixed.log()
+        return state.logp
