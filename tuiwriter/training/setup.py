@@ -105,7 +105,7 @@ def check_level(ck: checkpoint.Checkpoint, level: str | None, spec: str) -> None
     if level is not None and ck.level != level:
         raise checkpoint.CheckpointError(
             f"{spec} is a {ck.level}-level model and cannot train as a {level}-level one: "
-            f"use --level {ck.level}, or train a new model without --from")
+            f"use --level {ck.level} (or leave --level out), or train a new model")
 
 
 def _text(vocab: Vocab, ids: np.ndarray) -> str:
