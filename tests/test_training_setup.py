@@ -42,3 +42,27 @@ def test_the_corpus_is_read_as_ids_the_loop_can_train_on(tmp_path):
     assert sorted(line for line in remembered.split("\n") if len(line) >= 32) == sorted(long_lines)  # each once
     assert "Cafe" not in remembered and "Caf\u00e9 \"notes\" - day one." in remembered and "abc123" not in remembered
     assert fresh.unknown_chars == 0
+
+
+def test_a_word_level_run_reads_token_ids_and_validates_per_character(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text(tiny_text(30) + "A zyzzyva and a quokka met.\n")
+    setup = training_setup.prepare(corpus.collect([notes]), size="tiny", level="word")
+    assert setup.level == "word" and setup.summary["level"] == "word"
+    assert setup.model.config.vocab_size == len(setup.words) > 50
+    assert int(setup.train_ids.max()) < len(setup.words) and int(setup.val_ids.max()) < len(setup.words)
+    n = setup.val_ids.numel()
+    spelling_only = setup.val_per_char(0.0, n)  # the unknown words' spellings, per character
+    assert spelling_only > 0
+    per_token = setup.val_per_char(1.0, n) - spelling_only  # nats per token -> per character: / chars a token
+    assert 1 / 8 < per_token < 1 / 2
+
+
+def test_a_model_keeps_its_level(tmp_path, tiny_checkpoint):
+    import pytest
+
+    notes = tmp_path / "notes.md"
+    notes.write_text(tiny_text(30))
+    with pytest.raises(checkpoint.CheckpointError, match="char-level model and cannot train as a word-level one"):
+        training_setup.prepare(corpus.collect([notes]), base=str(tiny_checkpoint), level="word")
+    assert training_setup.prepare(corpus.collect([notes]), base=str(tiny_checkpoint)).level == "char"
