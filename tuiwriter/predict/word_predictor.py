@@ -69,7 +69,6 @@ class WordPredictor:
         tokens = words.tokens
         self._order = sorted(range(1, len(tokens)), key=tokens.__getitem__)
         self._keys = [tokens[i] for i in self._order]
-        self._all_ids = torch.arange(1, len(tokens))
         self._first = torch.tensor([vocab.id_of(t[0]) for t in tokens[1:]], dtype=torch.long)
         word_chars = torch.tensor([is_word_char(c) for c in vocab.chars])
         self._not_word = (~word_chars).float()

@@ -194,10 +194,9 @@ class WordVocab:
         tokens = (UNK, *fixed, *learnable[:size])
         index = set(tokens)
         unknown = Counter({t: n for t, n in counts.items() if t not in index})
-        vocab = cls(tokens, Spelling.measure(unknown, alphabet))
         val_tokens = tokenize(val) or tokenize(train)
         covered = sum(1 for t in val_tokens if t in index) / max(1, len(val_tokens))
-        return cls(vocab.tokens, vocab.spelling, round(covered, 4))
+        return cls(tokens, Spelling.measure(unknown, alphabet), round(covered, 4))
 
 
 def coverage_curve(ranked: list[str], val_words: Counter[str]) -> list[float]:
