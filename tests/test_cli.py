@@ -333,3 +333,18 @@ def test_too_few_distinct_words_for_a_word_model(capsys, tmp_path):
     assert err[0].startswith("corpus:") and len(err) == 2 and "Traceback" not in err[-1]
     assert err[-1].startswith("tuiwriter: error: too few distinct words") and "--level char" in err[-1]
     assert not (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "few").exists()
+
+
+def test_eval_mixes_a_word_model_in_as_a_voice(capsys, word_model, tiny_checkpoint, tmp_path):
+    import json
+
+    _install(tiny_checkpoint, "c")
+    text = tmp_path / "held.txt"
+    text.write_text(tiny_text(2))
+    assert main(["eval", str(text), "--model", "c", "--voice", "w", "--voice-weight", "0.3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == "c+0.3*w" and result["chars"] == len(tiny_text(2)) and result["bpc"] > 0
+    assert "word-level model into a char-level one" in _one_line_error(
+        capsys, ["eval", str(text), "--model", "w", "--voice", "c"])
+    assert "between 0 and 1" in _one_line_error(capsys, ["eval", str(text), "--voice", "w", "--voice-weight", "2"],
+                                                code=2)

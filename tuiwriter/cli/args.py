@@ -29,15 +29,22 @@ def positive(kind):
     return parse
 
 
-def temperature(text: str) -> float:
-    """An argparse type: a sampling temperature, 0 to 2."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if not 0.0 <= value <= 2.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2: {text}")
-    return value
+def between(low: float, high: float):
+    """An argparse type: a number from `low` to `high`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}: {text}")
+        return value
+
+    return parse
+
+
+temperature = between(0.0, 2.0)  # a sampling temperature
 
 
 def active_model(explicit: str | None) -> str:

@@ -4,10 +4,15 @@ not train on (SPEC "Metrics"; the simulated writer lives in `bench.evaluate`).""
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from tuiwriter.cli.args import active_model, positive
+from tuiwriter.cli.args import UsageError, active_model, between, positive
+
+if TYPE_CHECKING:
+    from tuiwriter.predict.engine import Engine
 
 NAME = "eval"
+VOICE_WEIGHT = 0.1  # chosen on Tiny Shakespeare (tests/bench_word_voice.py): README, "Word-level models"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--model", default=None, metavar="M")
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--max-chars", type=positive(int), default=None, metavar="N")
+    e.add_argument("--voice", metavar="WORDMODEL", help="mix this word-level model into --model's prediction "
+                   "as one voice (README, \"Word-level models\")")
+    e.add_argument("--voice-weight", type=between(0.0, 1.0), default=VOICE_WEIGHT, metavar="W",
+                   help=f"the voice's share of the prediction, 0 to 1 (default {VOICE_WEIGHT})")
     e.set_defaults(run=run)
 
 
@@ -32,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from tuiwriter.predict.engine import Engine
 
     torch.set_num_threads(1)  # as the editor infers: one thread, the other core left to training
-    engine = Engine.load(active_model(args.model))
+    engine = _with_voice(args) if args.voice else Engine.load(active_model(args.model))
     texts = read_texts(args.files, engine.vocab.fold, args.max_chars)
     total = sum(len(t) for _, t in texts)
     console = Console(stderr=True)
@@ -47,3 +56,22 @@ def run(args: argparse.Namespace) -> int:
         print(format_report(result))
     sys.stdout.flush()
     return 0
+
+
+def _with_voice(args: argparse.Namespace) -> Engine:
+    """The character model `--model` with the word-level model `--voice` mixed in."""
+    from tuiwriter.lm import store
+    from tuiwriter.predict.engine import Engine
+    from tuiwriter.predict.predictor import FusedRNN
+    from tuiwriter.predict.word_predictor import MixedPredictor, WordPredictor
+
+    spec = active_model(args.model)
+    char, word = store.load(spec), store.load(args.voice)
+    if char.level != "char" or word.level != "word":
+        raise UsageError(f"--voice mixes a word-level model into a char-level one: {spec} is {char.level}-level, "
+                         f"{args.voice} is {word.level}-level")
+    mixed = MixedPredictor(FusedRNN(char.build_model(), char.vocab),
+                           WordPredictor(word.build_model(), word.vocab, word.words), args.voice_weight, word.mid_state)
+    engine = Engine.load(spec, predictor=mixed)
+    engine.name = f"{engine.name}+{args.voice_weight:g}*{args.voice}"
+    return engine
