@@ -98,8 +98,7 @@ class TuiwriterApp(App[None]):
         Binding("ctrl+t", "train", "Train", id="train",
                 tooltip="Train a model on your files, in the background"),
         Binding("ctrl+g", "toggle_suggestions", "Suggestions", id="toggle_suggestions", show=False,
-                tooltip="Turn suggestions on or off (remembered; in a file config.toml turns them "
-                        "off for, for this session)"),
+                tooltip="Turn suggestions on or off (remembered across sessions)"),
         Binding("f1", "help", "Help", id="help", show=False,  # in the palette; the footer has no room at 100 columns
                 tooltip="Every key and what it does"),
     ]
