@@ -371,3 +371,16 @@ async def test_a_keys_override_remaps_accept_one_character(tiny_checkpoint):
         assert "accept_char" not in notifications(app)  # a known action
         await pilot.press("f1")
         assert ("^l", "Accept one character of the suggestion") in app.screen.rows
+
+
+async def test_accept_character_is_in_the_command_palette(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await ghost_after_typing(pilot, app, "The quick brown")
+        assert ghost
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Accept character")
+        await wait_until(pilot, lambda: app.screen.query_one(CommandList).option_count, "matches")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.editor.text != "The quick brown", "the command to run")
+        assert app.editor.text == "The quick brown" + ghost[0]
