@@ -4,6 +4,8 @@ the functions here are its features, the server object holds what they share.
 - `initialize` answers at once (server info with the version, the capabilities) and starts
   loading the model in a thread; until it is ready, and when it cannot load, requests get no
   items (never a wait).
+- A document whose name matches config.toml's `suggestions_off` patterns (read at
+  `initialize`) gets no items and is never read ahead.
 - `textDocument/inlineCompletion` computes on the inference thread and answers with the
   editor's suggestion at the cursor: the first one for an `Automatic` request, that and up to
   three resamples for an `Invoked` one. Stale, superseded or cancelled work gets no items (a
@@ -29,7 +31,7 @@ from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInval
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from tuiwriter import __version__
+from tuiwriter import __version__, settings
 from tuiwriter.lsp import documents
 from tuiwriter.lsp import model as shared_model
 from tuiwriter.lsp.documents import INVOKED_SAMPLES, OpenDocument
@@ -73,6 +75,7 @@ class TuiwriterServer(LanguageServer):
         self._latest: Ticket | None = None  # the newest inline completion request's
         self._pending = 0  # requests waiting for the inference thread
         self._active: OpenDocument | None = None  # the document to read ahead when idle
+        self.off_patterns: list[str] = []  # config.toml's suggestions_off, read at initialize
 
     def on_loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the protocol runs on (called on it: from `initialize` or a command)."""
@@ -156,7 +159,7 @@ class TuiwriterServer(LanguageServer):
         taken here are the ones the request was sent against."""
         doc = self.documents.get(params.text_document.uri)
         model = self.model
-        if doc is None or model is None or self.closing:
+        if doc is None or doc.off or model is None or self.closing:
             return []
         self._active = doc
         source = doc.text
@@ -235,6 +238,10 @@ class TuiwriterServer(LanguageServer):
         if previous is not None:  # opened again without a close: the old state is gone
             previous.closed = True
         doc = self.documents[uri] = OpenDocument(uri, self.workspace.get_text_document(uri))
+        doc.off = settings.off_pattern(self.off_patterns, documents.uri_path(uri))
+        if doc.off:
+            log.info("no suggestions for %s: config.toml's suggestions_off has %s", uri, doc.off)
+            return
         self._active = doc
         self._read_ahead()
 
@@ -249,7 +256,6 @@ class TuiwriterServer(LanguageServer):
 def _remember(spec: str) -> None:
     """Make `spec` the active model in config.toml (loader thread), as `tuiwriter models --use`
     and the editor's model dialog do."""
-    from tuiwriter import settings
     from tuiwriter.lm import store
 
     try:
@@ -262,6 +268,8 @@ def _remember(spec: str) -> None:
 
 def initialize(ls: TuiwriterServer, params: types.InitializeParams) -> None:
     ls.on_loop()
+    current, _ = settings.load()  # a broken file: the defaults (the model loader logs why)
+    ls.off_patterns = current.suggestions_off
     loading = ls.load_model(ls.model_spec)
     loading.add_done_callback(lambda f: f.exception())  # a failure is logged; nobody awaits this one
 
