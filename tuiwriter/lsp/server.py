@@ -186,7 +186,7 @@ class TuiwriterServer(LanguageServer):
             self._pending -= 1
         if ticket.stale():
             return []
-        self._read_ahead()
+        self._read_ahead(cursor=offset)
         here = params.position
         return [types.InlineCompletionItem(insert_text=s, range=types.Range(start=here, end=here)) for s in found]
 
@@ -201,13 +201,15 @@ class TuiwriterServer(LanguageServer):
             log.exception("no suggestion for %s", doc.uri)
             return []
 
-    def _read_ahead(self) -> None:
+    def _read_ahead(self, cursor: int | None = None) -> None:
         """When the inference thread is idle, let the active document's engine read all of it
-        once (as the editor does), so the first suggestion after a jump far down is quick. Any
-        request preempts it; what was read is kept, and the next idle moment goes on."""
+        once (as the editor does), so the first suggestion after a jump far down is quick, and
+        after a suggestion, bring every chain typing on from `cursor` will need up to it (a key
+        steps the active one alone: `state_cache`). Any request preempts it; what was read is
+        kept, and the next idle moment goes on."""
         doc, model = self._active, self.model
-        if doc is None or model is None or doc.read_through(model):
-            return  # (the usual case while typing: no job, no thread to wake)
+        if doc is None or model is None or (doc.read_through(model) and cursor is None):
+            return  # (no job, no thread to wake)
         text, version = doc.text.source, doc.text.version
 
         def cancelled() -> bool:
@@ -218,14 +220,14 @@ class TuiwriterServer(LanguageServer):
             if cancelled():
                 return
             engine = doc.engine(model)
-            if doc.prepared:
-                return
             try:
-                engine.prepare(text, cancelled=cancelled)
+                if not doc.prepared:
+                    engine.prepare(text, cancelled=cancelled)
+                    doc.prepared = not cancelled()
+                if cursor is not None and cursor <= len(text) and not cancelled():
+                    engine.prepare(text, cursor, cancelled=cancelled)
             except Exception:  # noqa: BLE001 - reading ahead is optional
                 log.exception("could not read %s ahead", doc.uri)
-                return
-            doc.prepared = not cancelled()
 
         self.inference.submit(job)
 
