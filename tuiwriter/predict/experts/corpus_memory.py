@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
-from tuiwriter.predict.experts import Opinion
+from tuiwriter.predict.experts import Inputs, Opinion, bucket, smoothed
 from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
@@ -50,6 +50,11 @@ MAX_COUNTED = 2048  # a match found more often is counted on an even sample of i
 RECENT = 64  # answers kept for contexts asked again
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
+SHORT_ORDER = 4  # the short ending given to the mixer: at most this many characters
+PPM_ESCAPE = 1.0  # escape count per distinct character in the PPM blend (method C)
+ORDERS = (1, 2, 3, 4, 5, 6, 8, 12)  # shorter endings counted for the mixer (PPM-like)
+MIXER_EDGES = (3, 5, 8, 12, 16)  # the mixer's context: the longest match's length bucket (0: none) ...
+MIXER_COUNT_EDGES = (2, 5)  # ... and how often it occurred
 LINE_ONCE = 32  # a line this long or longer is remembered once, at its latest place
 
 # (shortest match length, (trust when the match occurred once, 2-4 times, 5 or more times)),
@@ -192,6 +197,7 @@ class CorpusMemory:
         self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 3-byte heads (2 without `heads`)
         self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
         self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int]] = OrderedDict()
+        self._orders: OrderedDict[str, list[tuple[int, torch.Tensor]]] = OrderedDict()
         points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
@@ -297,6 +303,47 @@ class CorpusMemory:
             self._recent.popitem(last=False)
         return answer
 
+    def orders(self, context: str) -> list[tuple[int, torch.Tensor]]:
+        """(length, counts of what followed) for the longest match `predict` finds and for each
+        shorter ending of ORDERS characters, shortest first; [] without a match. Counts of a
+        frequent ending are sampled evenly and scaled back to its number of places."""
+        key = context[-MAX_MATCH - 1:]
+        known = self._orders.get(key)
+        if known is not None:
+            self._orders.move_to_end(key)
+            return known
+        found = self.predict(context)
+        answer: list[tuple[int, torch.Tensor]] = []
+        if found is not None:
+            longest = found[1]
+            for k in [k for k in ORDERS if k < longest]:
+                pattern = utf8(context[-k:])
+                a, b = self._find(pattern) if len(pattern) >= 3 else self._range(pattern)
+                counts = self._counts(a, b, len(pattern))
+                if counts is not None:
+                    answer.append((k, counts))
+            a, b = self._find(utf8(context[-longest:]))
+            counts = self._counts(a, b, len(utf8(context[-longest:])))
+            if counts is not None:
+                answer.append((longest, counts))
+        self._orders[key] = answer
+        if len(self._orders) > RECENT:
+            self._orders.popitem(last=False)
+        return answer
+
+    def _counts(self, a: int, b: int, width: int) -> torch.Tensor | None:
+        """Counts [vocab] of the characters after suffixes a:b (matches of `width` bytes), sampled
+        to MAX_COUNTED places and scaled back; None when no known character followed."""
+        n = self.size
+        step = max(1, (b - a) // MAX_COUNTED)
+        after = self.suffixes[a:b:step].astype(np.int64) + width
+        after = after[(after >= width) & (after < n)]
+        counts = np.bincount(self._next_ids(after), minlength=self.vocab_size)[:self.vocab_size]
+        counts[0] = 0
+        if not counts.any():
+            return None
+        return torch.from_numpy((counts * step).astype(np.float32))
+
     def _search(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int]:
         """(`predict`'s answer, the match length found even where no known character followed)."""
         n = self.size
@@ -340,8 +387,14 @@ def trust(length: int, occurrences: int) -> float:
 
 
 class CorpusMemoryExpert:
-    """The corpus memory as the engine's expert: counts of what followed the context in the
-    remembered text, trusted by match length and count."""
+    """The corpus memory as the engine's expert. For the mixer: counts of what followed the
+    longest match, of what followed its ending of at most 4 characters, and a PPM blend of every
+    order counted (`CorpusMemory.orders`, each escaping to the next shorter and the shortest to
+    the model); context: the longest match's length and count buckets. `opinion`: the longest
+    match's counts with their fitted trust."""
+
+    width = 3
+    contexts = (len(MIXER_EDGES) + 1) * (len(MIXER_COUNT_EDGES) + 1)
 
     def __init__(self, memory: CorpusMemory, vocab: Vocab) -> None:
         self.memory = memory
@@ -360,6 +413,22 @@ class CorpusMemoryExpert:
 
     def read(self, doc: str) -> None:
         """The remembered text does not change with the document."""
+
+    def inputs(self, doc: str, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
+        context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
+        orders = self.memory.orders(context)
+        if not orders:
+            return None
+        longest, counts = orders[-1]
+        short = [c for k, c in orders if k <= SHORT_ORDER][-1] if any(k <= SHORT_ORDER for k, _ in orders) else counts
+        blend = probs
+        for _, c in orders:
+            n = float(c.sum())
+            escape = PPM_ESCAPE * int((c > 0).sum())
+            blend = (blend * escape + c) / (n + escape)
+        context_id = bucket(longest, MIXER_EDGES) * (len(MIXER_COUNT_EDGES) + 1) + bucket(
+            int(counts.sum()), MIXER_COUNT_EDGES)
+        return Inputs([smoothed(counts, probs), smoothed(short, probs), blend.clamp_min(1e-30).log()], context_id)
 
     def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
