@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from tuiwriter.bench.fit import fit_memory, fit_trust, long_document, tune, window_sweep
+from tuiwriter.bench.ppmd import compare
 from tuiwriter.bench.mixfit import fit_mixer, mixer_bpc
 from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates, memory_texts
 from tuiwriter.bench.speed import engine_latency, step_costs
@@ -56,9 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixer-bpc", nargs=2, metavar=("MODEL", "FILE"),
                         help="bits/char of the mixer replayed on the first --chars characters of FILE, per --ablate row")
     parser.add_argument("--ablate", nargs="+", default=["lstm", "model", "+memory", "+document", "+learning", "+dynamic"])
+    parser.add_argument("--ppmd", nargs=4, action="append", metavar=("MODEL", "TRAIN", "TEXT", "CHARS"),
+                        help="tuiwriter eval beside PPMd-16 given TRAIN as context, on TEXT's first CHARS (repeatable)")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.ppmd:
+        compare(args.ppmd)
+        return 0
     if args.fit_mixer:
         fit_mixer(args.fit_mixer[0], args.fit_mixer[1], args.chars)
         return 0
