@@ -23,12 +23,12 @@ def test_the_update_matches_a_hand_computed_example():
     # two inputs over three characters, one context; weights (1, 1)
     inputs = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]]))
     weights = torch.tensor([[1.0, 1.0]])
-    logp = mix(weights, inputs, 0)
+    logp = mix(weights, inputs, (0,))
     # p ∝ (0.125, 0.125, 0.0625) = (0.4, 0.4, 0.2)
     assert torch.allclose(logp.exp(), torch.tensor([0.4, 0.4, 0.2]))
     # x = 0: Δw_1 = η (log 0.5 − (0.4 log 0.5 + 0.4 log 0.25 + 0.2 log 0.25)) = η (−1 + 1.6) log 2
     #        Δw_2 = η (log 0.25 − (0.4 log 0.25 + 0.4 log 0.5 + 0.2 log 0.25)) = η (−2 + 1.6) log 2
-    new = learn_mixer(weights, inputs, 0, logp, 0, eta=0.5)
+    new = learn_mixer(weights, inputs, (0,), logp, 0, eta=0.5)
     expected = torch.tensor([[1 + 0.3 * math.log(2), 1 - 0.2 * math.log(2)]])
     assert torch.allclose(new, expected)
     assert torch.equal(weights, torch.tensor([[1.0, 1.0]]))  # a copy: snapshots never change

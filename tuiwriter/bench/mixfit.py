@@ -22,7 +22,7 @@ from tuiwriter.predict.engine import MIXER_SLOTS
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory, CorpusMemoryExpert, remembered_from
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation
-from tuiwriter.predict.mixer_init import initial_weights
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
 
 LOG2E = 1 / math.log(2)
 
@@ -72,11 +72,12 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
             rows.extend(got.logps if got is not None else [model] * width)
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
-        logp = mixer.mix(a.weights, inputs, context)
+        weight_rows = (context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else ""))
+        logp = mixer.mix(a.weights, inputs, weight_rows)
         bits -= float(logp[x]) * LOG2E
         w, b, hw = a.weights, a.head_b, a.head_w
         if switches.adapt:
-            w = mixer.learn_mixer(w, inputs, context, logp, x, eta)
+            w = mixer.learn_mixer(w, inputs, weight_rows, logp, x, eta)
         if switches.dynamic:
             b, hw = mixer.learn_head(a, model, hs[i], x)
         a = Adaptation(w, hw, b, i + 1)
@@ -96,7 +97,7 @@ def fit_mixer(books: str, play: str, chars: int) -> None:
     full = read_texts([play], fold, 800_000 + chars)[0][1]
     texts.append((full[800_000:], CorpusMemory(remembered_from([full[:800_000]], ck.vocab), ck.vocab)))
     weights = torch.zeros_like(initial_weights())
-    weights[:, 0] = 1.0
+    weights[:CONTEXTS, 0] = 1.0
     for eta in (0.02, 0.005):
         for text, memory in texts:
             bpc, weights = replay(ck, text, memory, Switches(), weights, eta)

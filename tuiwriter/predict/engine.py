@@ -40,8 +40,8 @@ from tuiwriter.predict.doc_text import TextSnapshot
 from tuiwriter.predict.experts import Expert
 from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
-from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, learn_head, learn_mixer, mix
-from tuiwriter.predict.mixer_init import initial_weights
+from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, char_class, learn_head, learn_mixer, mix
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
 from tuiwriter.predict.predictor import FusedRNN, Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
@@ -158,15 +158,15 @@ class Engine:
         return self._mixture(state, cursor, "", self.adaptation)[0]
 
     def _mixture(self, state: PState, cursor: int, extra: str,
-                 adaptation: Adaptation) -> tuple[torch.Tensor, torch.Tensor, int, torch.Tensor]:
+                 adaptation: Adaptation) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor]:
         """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
-        [n, vocab], its context, the model's own log-probs with the adapted output layer). An
+        [n, vocab], its weight rows, the model's own log-probs with the adapted output layer). An
         expert that is off, absent or without an opinion has the model's log-probs stand in."""
         model = self.predictor.log_probs(state)
         if self.config.dynamic:
             model = adapted_log_probs(model, state.h[-1], adaptation)
         if not any(expert is not None and getattr(self.config, switch) for switch, expert, _, _ in self._slots):
-            return model, model[None], 0, model  # nothing to mix: the model alone
+            return model, model[None], (0,), model  # nothing to mix: the model alone
         probs: torch.Tensor | None = None
         rows = [model]
         context = 0
@@ -178,7 +178,9 @@ class Engine:
             rows.extend(got.logps if got is not None else [model] * width)
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
-        return mix(adaptation.weights, inputs, context), inputs, context, model
+        before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]
+        weight_rows = (context, CONTEXTS + char_class(before))
+        return mix(adaptation.weights, inputs, weight_rows), inputs, weight_rows, model
 
     # -- suggesting ------------------------------------------------------------------------
 

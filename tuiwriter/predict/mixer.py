@@ -1,10 +1,11 @@
 """The online mixer: the next-character distribution as a learned combination of experts.
 
 Geometric mixing: p(a) ∝ exp(Σ_i w_{c,i} · log p_i(a)), over the inputs p_i (the model's own
-log-probabilities first, then each expert's, `experts.Inputs`), with one weight vector per small
-context c (the experts' contexts combined: which matches were found and how long). After each
+log-probabilities first, then each expert's, `experts.Inputs`), with the weight vector w_c the sum
+of one row per small context c: the experts' contexts combined (which matches were found and how
+long), and the class of the character before (`char_class`: a letter, a space, a line end...). After each
 character x the person writes, the weights of the context used there move along the gradient of
-log p(x): Δw_i = η (log p_i(x) − Σ_a p(a) log p_i(a)), so the mixture learns, in each document,
+log p(x): Δw_i = η (log p_i(x) − Σ_a p(a) log p_i(a)) (each row of c moves so), so the mixture learns, in each document,
 how far to trust each expert in each situation. The weights start from an offline fit on text
 outside the dev texts (`mixer_init`, `python -m tuiwriter.bench --fit-mixer`).
 
@@ -40,10 +41,30 @@ class Adaptation:
     learnt: int = 0
 
 
-def mix(weights: torch.Tensor, inputs: torch.Tensor, context: int) -> torch.Tensor:
-    """log p [vocab] of the mixture of `inputs` [n, vocab] (log-distributions) with the weights of
-    `context`."""
-    return torch.log_softmax(weights[context] @ inputs, dim=0)
+def char_class(ch: str) -> int:
+    """The class of the character before the cursor (0: none, at the document's start)."""
+    if not ch:
+        return 0
+    if ch.isalpha():
+        return 1 if ch.isupper() else 2
+    if ch.isdigit():
+        return 3
+    for k, group in enumerate((" \t", "\n", ".!?", ",;:", "'\"", "-_/\\|", "()[]{}<>"), start=4):
+        if ch in group:
+            return k
+    return CLASSES - 1
+
+
+CLASSES = 12
+
+
+def mix(weights: torch.Tensor, inputs: torch.Tensor, rows: tuple[int, ...]) -> torch.Tensor:
+    """log p [vocab] of the mixture of `inputs` [n, vocab] (log-distributions) with the sum of the
+    weight `rows` (one per context)."""
+    w = weights[rows[0]]
+    for row in rows[1:]:
+        w = w + weights[row]
+    return torch.log_softmax(w @ inputs, dim=0)
 
 
 def mixer_gradient(inputs: torch.Tensor, logp: torch.Tensor, x: int) -> torch.Tensor:
@@ -51,12 +72,14 @@ def mixer_gradient(inputs: torch.Tensor, logp: torch.Tensor, x: int) -> torch.Te
     return inputs[:, x] - inputs @ logp.exp()
 
 
-def learn_mixer(weights: torch.Tensor, inputs: torch.Tensor, context: int, logp: torch.Tensor, x: int,
+def learn_mixer(weights: torch.Tensor, inputs: torch.Tensor, rows: tuple[int, ...], logp: torch.Tensor, x: int,
                 eta: float = ETA) -> torch.Tensor:
     """New weights (a copy: snapshots stay as they were) after the character `x` where the mixture
-    `logp` of `inputs` was predicted in `context`."""
+    `logp` of `inputs` was predicted with the weight `rows`."""
     out = weights.clone()
-    out[context] += eta * mixer_gradient(inputs, logp, x)
+    step = eta * mixer_gradient(inputs, logp, x)
+    for row in rows:
+        out[row] += step
     return out
 
 
