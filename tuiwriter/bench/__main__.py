@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from tuiwriter.bench.fit import fit_memory, fit_trust, long_document, tune, window_sweep
+from tuiwriter.bench.email import thread
 from tuiwriter.bench.ppmd import compare
 from tuiwriter.bench.mixfit import fit_mixer, mixer_bpc
 from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates, memory_texts
@@ -59,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablate", nargs="+", default=["lstm", "model", "+memory", "+document", "+learning", "+dynamic"])
     parser.add_argument("--ppmd", nargs=4, action="append", metavar=("MODEL", "TRAIN", "TEXT", "CHARS"),
                         help="tuiwriter eval beside PPMd-16 given TRAIN as context, on TEXT's first CHARS (repeatable)")
+    parser.add_argument("--email-thread", metavar="PATH", help="write the synthetic e-mail thread (latency text) to PATH")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.email_thread:
+        Path(args.email_thread).write_text(thread(), encoding="utf-8")
+        return 0
     if args.ppmd:
         compare(args.ppmd)
         return 0
