@@ -78,6 +78,7 @@ class Engine:
         self._slots = [(switch, dict(self.experts).get(switch), width, contexts)
                        for switch, width, contexts in MIXER_SLOTS]
         self.adaptation = Adaptation(initial_weights())
+        self._memo: tuple | None = None  # the last `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
 
     def sibling(self) -> "Engine":
         """An engine for one more document (the language server keeps one per open file): the same
@@ -90,6 +91,7 @@ class Engine:
         other._slots = [(switch, dict(other.experts).get(switch), width, contexts)
                         for switch, width, contexts in MIXER_SLOTS]
         other.adaptation = Adaptation(initial_weights())
+        other._memo = None
         return other
 
     def adopt(self, adaptation: Adaptation) -> None:
@@ -132,7 +134,11 @@ class Engine:
             state = self._cache.read(text, p, cancelled)
             if state is None:
                 break
-            logp, inputs, context, model = self._mixture(state, p, "", a)
+            memo = self._memo
+            if memo is not None and memo[0] == p and memo[1] is state and memo[2] is a and memo[3] == self._switches():
+                logp, inputs, context, model = memo[4]  # what the last request predicted there
+            else:
+                logp, inputs, context, model = self._mixture(state, p, "", a)
             weights, head_b, head_w = a.weights, a.head_b, a.head_w
             if self.config.adapt and len(inputs) > 1:
                 weights = learn_mixer(a.weights, inputs, context, logp, x)
@@ -180,7 +186,13 @@ class Engine:
         inputs = torch.stack(rows)
         before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]
         weight_rows = (context, CONTEXTS + char_class(before))
-        return mix(adaptation.weights, inputs, weight_rows), inputs, weight_rows, model
+        result = mix(adaptation.weights, inputs, weight_rows), inputs, weight_rows, model
+        if not extra:  # learning at this position next reuses it (same state, same adaptation)
+            self._memo = (cursor, state, adaptation, self._switches(), result)
+        return result
+
+    def _switches(self) -> tuple[bool, ...]:
+        return self.config.corpus_memory, self.config.document_match, self.config.dynamic
 
     # -- suggesting ------------------------------------------------------------------------
 

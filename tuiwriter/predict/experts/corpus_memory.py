@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
-from tuiwriter.predict.experts import Inputs, Opinion, bucket, smoothed
+from tuiwriter.predict.experts import Inputs, Opinion, bucket
 from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
@@ -399,6 +399,7 @@ class CorpusMemoryExpert:
     def __init__(self, memory: CorpusMemory, vocab: Vocab) -> None:
         self.memory = memory
         self.vocab = vocab
+        self._affine: OrderedDict[str, tuple[torch.Tensor | None, torch.Tensor, int]] = OrderedDict()
 
     @classmethod
     def remembering(cls, memory: Memory, vocab: Vocab) -> "CorpusMemoryExpert":
@@ -416,19 +417,45 @@ class CorpusMemoryExpert:
 
     def inputs(self, doc: str, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
+        key = context[-MAX_MATCH - 1:]
+        known = self._affine.get(key)
+        if known is None:
+            known = self._affine[key] = self._counted(context)
+            if len(self._affine) > RECENT:
+                self._affine.popitem(last=False)
+        else:
+            self._affine.move_to_end(key)
+        if known[0] is None:
+            return None
+        rows, scale, context_id = known
+        return Inputs(list(torch.addcmul(rows, scale, probs).clamp_min_(1e-30).log_()), context_id)
+
+    def _counted(self, context: str) -> tuple[torch.Tensor | None, torch.Tensor, int]:
+        """The inputs as affine functions of the model's probabilities p, rows + scale * p (a
+        context asked again costs three tensor operations): the longest match's counts and the
+        short ending's, each smoothed (`experts.smoothed`), and the PPM blend of every order,
+        each escaping to the next shorter, the shortest to p. (rows [3, vocab], scale [3, 1],
+        context); rows None without a match."""
         orders = self.memory.orders(context)
         if not orders:
-            return None
+            return None, torch.zeros(0), 0
         longest, counts = orders[-1]
         short = [c for k, c in orders if k <= SHORT_ORDER][-1] if any(k <= SHORT_ORDER for k, _ in orders) else counts
-        blend = probs
-        for _, c in orders:
-            n = float(c.sum())
-            escape = PPM_ESCAPE * int((c > 0).sum())
+        rows, scale = [], []
+        for c in (counts, short):
+            n, b = float(c.sum()), max(1, int((c > 0).sum()))
+            rows.append(c / (n + b))
+            scale.append(b / (n + b))
+        blend, share = torch.zeros_like(counts), 1.0
+        for _, c in orders:  # blend_k = (e_k * blend_k-1 + c_k) / (n_k + e_k), blend_0 = p
+            n, escape = float(c.sum()), PPM_ESCAPE * int((c > 0).sum())
             blend = (blend * escape + c) / (n + escape)
+            share *= escape / (n + escape)
+        rows.append(blend)
+        scale.append(share)
         context_id = bucket(longest, MIXER_EDGES) * (len(MIXER_COUNT_EDGES) + 1) + bucket(
             int(counts.sum()), MIXER_COUNT_EDGES)
-        return Inputs([smoothed(counts, probs), smoothed(short, probs), blend.clamp_min(1e-30).log()], context_id)
+        return torch.stack(rows), torch.tensor(scale)[:, None], context_id
 
     def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
