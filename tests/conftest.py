@@ -74,3 +74,24 @@ def rewrite_metadata(path: Path, key: str, value: Any) -> None:
         meta = f.metadata()
     meta[key] = json.dumps(value(json.loads(meta[key])) if callable(value) else value)
     save_file(load_file(str(path)), str(path), metadata=meta)
+
+
+@pytest.fixture(scope="session")
+def tiny_word_checkpoint(tmp_path_factory) -> Path:
+    """A tiny word-level LSTM trained for a fixed number of steps on the same text."""
+    from tuiwriter.text.words import WordVocab
+
+    folder = tmp_path_factory.mktemp("tiny-word-model")
+    text = tiny_text()
+    vocab = Vocab.build([text])
+    cut = int(len(text) * 0.9)
+    words = WordVocab.build(text[:cut], text[cut:], vocab.chars)
+    torch.manual_seed(1)
+    model = CharRNN(ModelConfig(vocab_size=len(words), **SIZES["tiny"]))
+    path = folder / "model.safetensors"
+    cfg = TrainConfig(minutes=5, max_steps=150, batch=8, seq_len=32, lr=1e-2, seed=1, threads=1, eval_every_s=1e9)
+    as_ids = lambda part: torch.tensor(words.encode(part), dtype=torch.int16)  # noqa: E731
+    train(model, vocab, as_ids(text[:cut]), as_ids(text[cut:]), path, cfg, {"corpus_label": "tiny test text"},
+          words=words, val_per_char=lambda loss, n: loss / 4)
+    assert checkpoint.load(path).level == "word"
+    return path

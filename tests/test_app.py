@@ -26,6 +26,16 @@ async def enter_path(pilot, app, path) -> None:
     await pilot.press("enter")
 
 
+def from_config(text: str) -> Settings:
+    """Write `text` as config.toml and read it back as the app would at start."""
+    path = settings_module.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    current, warning = settings_module.load()
+    assert warning is None
+    return current
+
+
 def notifications(app) -> str:
     return " | ".join(str(n.message) for n in app._notifications)
 
@@ -173,7 +183,7 @@ async def test_f1_shows_every_key_and_escape_closes(tiny_checkpoint):
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         keys = dict(app.screen.rows)
-        for key in ("tab", "^n", "^s", "^o", "^t", "alt+↑", "^p"):
+        for key in ("tab", "^n", "^s", "^o", "^t", "alt+↑", "alt+→", "^g", "^b", "^p"):
             assert key in keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
@@ -264,3 +274,113 @@ async def test_switch_model_from_the_palette_and_remember_it(tiny_checkpoint):
         await wait_until(pilot, lambda: app.engine.name == "second", "the switch")
         assert "model second" in status_text(app)
     assert settings_module.load()[0].model == "second"
+
+
+def app_on_empty_file(checkpoint, path):
+    path.write_text("")
+    return make_app(checkpoint, path)
+
+
+async def ghost_after_typing(pilot, app, text: str = "The dog ran to the") -> str:
+    await model_ready(pilot, app)
+    await type_text(pilot, text)
+    return await settled(pilot, app)
+
+
+async def test_a_file_config_turns_off_gets_no_ghost_and_a_markdown_file_does(tiny_checkpoint, tmp_path):
+    app = app_on_empty_file(tiny_checkpoint, tmp_path / "prod.env")
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await ghost_after_typing(pilot, app) == ""
+        assert "suggestions off for this file" in status_text(app)
+        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+o")
+        await enter_path(pilot, app, tmp_path / "notes.md")
+        await wait_until(pilot, lambda: app.document.name == "notes.md", "the other file")
+        await type_text(pilot, "The dog ran to the")
+        assert await settled(pilot, app)
+        assert "suggestions on" in status_text(app)
+
+
+async def test_off_patterns_come_from_config_and_apply_to_save_as(tiny_checkpoint, tmp_path):
+    current = from_config('suggestions_off = ["*.txt"]\n')
+    app = make_app(tiny_checkpoint, tmp_path / "draft.env", settings=current)  # not in this list
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await ghost_after_typing(pilot, app)
+        app.action_save_as()
+        await wait_until(pilot, lambda: app.screen.query(Input), "the path prompt")
+        await enter_path(pilot, app, tmp_path / "draft.txt")
+        await wait_until(pilot, lambda: app.document.name == "draft.txt", "the save")
+        assert app.editor.ghost == "" and "suggestions off for this file" in status_text(app)
+
+
+async def test_toggle_is_remembered_across_restarts(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await pilot.press("ctrl+g")
+        assert "suggestions off" in status_text(app)
+    assert "suggestions = false" in settings_module.config_path().read_text()
+    current, _ = settings_module.load()
+    again = make_app(tiny_checkpoint, settings=current)
+    async with again.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, again)
+        assert "suggestions off" in status_text(again)
+        await type_text(pilot, "The dog ran to the")
+        assert await settled(pilot, again) == ""
+        await pilot.press("ctrl+g")
+        assert await settled(pilot, again)
+    assert settings_module.load()[0].suggestions is True
+
+
+async def test_toggle_lasts_the_session_only_when_remember_toggle_is_false(tiny_checkpoint):
+    current = from_config("remember_toggle = false\n")
+    assert current.remember_toggle is False
+    app = make_app(tiny_checkpoint, settings=current)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await pilot.press("ctrl+g")
+        assert "suggestions off" in status_text(app)
+    assert settings_module.config_path().read_text() == "remember_toggle = false\n"
+    assert settings_module.load()[0].suggestions is True
+
+
+async def test_toggle_in_a_file_config_turns_off_switches_that_file_for_the_session(tiny_checkpoint, tmp_path):
+    app = app_on_empty_file(tiny_checkpoint, tmp_path / "data.csv")
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await ghost_after_typing(pilot, app) == ""
+        await pilot.press("ctrl+g")
+        assert await settled(pilot, app)
+        assert "*.csv" in notifications(app)
+        await pilot.press("ctrl+g")
+        assert await settled(pilot, app) == ""
+        assert "suggestions off for this file" in status_text(app)
+    assert not settings_module.config_path().exists()  # the everywhere switch was not touched
+
+
+async def test_a_keys_override_remaps_accept_one_character(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, settings=from_config('[keys]\naccept_char = "ctrl+l"\n'))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        await type_text(pilot, "The dog ran to the")
+        await settled(pilot, app)
+        app.editor.refresh_suggestion()
+        ghost = await settled(pilot, app)
+        assert ghost
+        await pilot.press("ctrl+l")
+        assert app.editor.text == "The dog ran to the" + ghost[0]
+        assert "accept_char" not in notifications(app)  # a known action
+        await pilot.press("f1")
+        assert ("^l", "Accept one character of the suggestion") in app.screen.rows
+
+
+async def test_accept_character_is_in_the_command_palette(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await ghost_after_typing(pilot, app, "The quick brown")
+        assert ghost
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Accept character")
+        await wait_until(pilot, lambda: app.screen.query_one(CommandList).option_count, "matches")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.editor.text != "The quick brown", "the command to run")
+        assert app.editor.text == "The quick brown" + ghost[0]

@@ -273,3 +273,63 @@ def test_device_cpu_trains_and_records_where(capsys, notes):
     assert "on cpu," in captured.err and "saved c" in captured.out
     ck = Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "c" / "model.safetensors"
     assert checkpoint.load(ck).training["device"] == "cpu"
+
+
+# -- word-level models ---------------------------------------------------------------------------
+
+@pytest.fixture
+def word_model(capsys, notes) -> str:
+    """A tiny word-level model trained from the command line, installed as "w"."""
+    rc = main(["train", str(notes), "--level", "word", "--model", "w", "--size", "tiny",
+               "--minutes", "0.03", "--threads", "1"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "word level:" in captured.err and "bits/char" in captured.out
+    return "w"
+
+
+def test_a_word_model_trains_lists_generates_and_evaluates(capsys, word_model, tmp_path):
+    import json
+
+    assert main(["models"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.split()[:2] == ["w", "word"])
+    assert "0.0" in row  # parameters, val bits/char
+    outs = []
+    for _ in range(2):
+        assert main(["generate", "--model", "w", "--prompt", "The cat", "--length", "12",
+                     "--temperature", "0.7", "--seed", "1"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0].startswith("The cat") and len(outs[0]) > 20
+    text = tmp_path / "held.txt"
+    text.write_text(tiny_text(3))
+    assert main(["eval", str(text), "--model", "w", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["chars"] == len(tiny_text(3)) and 0 < result["bpc"] < 8 and result["ksr"] > 0
+
+
+def test_unknown_prompt_words_are_read_as_the_unknown_token_and_said(capsys, word_model):
+    assert main(["generate", "--model", "w", "--prompt", "The zyzzyva", "--length", "5", "--seed", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("The zyzzyva")
+    assert "1 prompt word(s) outside the vocabulary" in captured.err and "'zyzzyva'" in captured.err
+    assert "no word of the prompt" in _one_line_error(capsys, ["generate", "--model", "w", "--prompt", "Qwxz vbnm!"])
+
+
+def test_a_word_model_does_not_train_as_a_char_model_or_back(capsys, word_model, notes, tiny_checkpoint):
+    _install(tiny_checkpoint, "c")
+    line = _one_line_error(capsys, ["train", str(notes), "--from", "w", "--level", "char", "--model", "x"])
+    assert "w is a word-level model" in line and "--level word" in line
+    line = _one_line_error(capsys, ["train", str(notes), "--from", "c", "--level", "word", "--model", "y"])
+    assert "c is a char-level model" in line
+    for name in ("x", "y"):
+        assert not (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / name).exists()
+
+
+def test_too_few_distinct_words_for_a_word_model(capsys, tmp_path):
+    few = tmp_path / "few.txt"
+    few.write_text("the cat sat on the mat. " * 100)
+    assert main(["train", str(few), "--level", "word", "--model", "few", "--size", "tiny"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()  # what the corpus holds, then the error
+    assert err[0].startswith("corpus:") and len(err) == 2 and "Traceback" not in err[-1]
+    assert err[-1].startswith("tuiwriter: error: too few distinct words") and "--level char" in err[-1]
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "few").exists()

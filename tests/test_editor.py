@@ -1,5 +1,6 @@
-"""The ghost text as a person meets it: it appears, Tab and Ctrl+Right take it, Esc and cursor
-moves clear it, typing through it consumes it, resampling changes it, and it is never stale."""
+"""The ghost text as a person meets it: it appears, Tab, Ctrl+Right and Alt+Right take it (all, a
+word, a character), Esc and cursor moves clear it, typing through it consumes it, resampling
+changes it (the status bar counts the samples), and it is never stale."""
 
 from __future__ import annotations
 
@@ -43,6 +44,29 @@ async def test_ctrl_right_accepts_exactly_one_word(tiny_checkpoint):
         await pilot.press("ctrl+right")
         assert app.editor.text == "The quick brown" + word
         assert word.strip() and " " not in word.strip()
+
+
+async def test_alt_right_accepts_one_character_and_keeps_the_rest_shown(tiny_checkpoint):
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app, "The quick brown")
+        assert len(ghost) >= 3
+        await pilot.press("alt+right")
+        assert app.editor.text == "The quick brown" + ghost[0]
+        assert app.editor.ghost == ghost[1:]  # the same suggestion, one character shorter
+        await pilot.press("alt+right", "alt+right")
+        assert app.editor.text == "The quick brown" + ghost[:3]
+        assert app.editor.ghost == ghost[3:]
+
+
+async def test_alt_right_without_a_suggestion_moves_the_cursor(tiny_checkpoint):
+    app = make_app(tiny_checkpoint, settings=Settings(suggestions=False))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        app.editor.load_text("abc")
+        app.editor.move_cursor((0, 1))
+        await pilot.press("alt+right")
+        assert app.editor.cursor_location == (0, 2) and app.editor.text == "abc"
 
 
 async def test_escape_clears_and_nothing_stale_comes_back(tiny_checkpoint):
@@ -137,6 +161,32 @@ async def test_resample_changes_the_suggestion_and_previous_brings_it_back(tiny_
         assert second and second != first
         await pilot.press("ctrl+b")
         assert await settled(pilot, app) == first
+
+
+async def test_cycling_samples_counts_k_of_n_and_going_back_shows_the_same_text(tiny_checkpoint):
+    from test_app import status_text
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        first = await _ghost_after(pilot, app)
+        assert "sample" not in status_text(app)  # one suggestion: nothing to count
+        shown = [first]
+        for k in (2, 3):
+            await pilot.press("ctrl+n")
+            shown.append(await settled(pilot, app))
+            assert f"sample {k}/{k}" in status_text(app)
+        await pilot.press("ctrl+b")
+        assert await settled(pilot, app) == shown[1]
+        assert "sample 2/3" in status_text(app)  # n is what was drawn here, going back keeps it
+        await pilot.press("ctrl+b")
+        assert await settled(pilot, app) == shown[0]
+        assert "sample 1/3" in status_text(app)
+        await pilot.press("ctrl+n")
+        assert await settled(pilot, app) == shown[1]
+        assert "sample 2/3" in status_text(app)
+        await type_text(pilot, "!")  # another position: a fresh count
+        await settled(pilot, app)
+        assert "sample" not in status_text(app) and app.editor.cycle == (1, 1)
 
 
 async def test_tab_indents_when_there_is_no_suggestion(tiny_checkpoint):

@@ -119,7 +119,9 @@ def test_the_state_reads_only_the_last_window_of_a_long_document(ck):
     assert torch.allclose(engine.next_char_log_probs(long_doc, cursor), window_pass(ck, long_doc, cursor), atol=1e-5)
 
 
-def test_typing_one_character_costs_one_step_per_live_chain(ck):
+def test_typing_one_character_costs_one_step_when_the_editor_was_idle_between_keys(ck):
+    """A key steps the active chain alone; the idle time between keys (the editor calls prepare)
+    catches the other chains up, so crossing into the next block costs nothing extra."""
     engine, counter = make(ck)
     text = DOC[:60]
     engine.prepare(text)  # what the editor does when idle after a jump (here: opening at char 60)
@@ -128,7 +130,27 @@ def test_typing_one_character_costs_one_step_per_live_chain(ck):
         text += ch
         before = counter.steps
         engine.next_char_log_probs(text, len(text))
-        assert counter.steps - before <= (WINDOW + BLOCK) // BLOCK + 1
+        assert counter.steps - before == 1
+        engine.prepare(text)
+
+
+def test_typing_with_no_idle_time_catches_up_at_block_boundaries(ck):
+    """Keys with no idle time between them: one step a key inside a block, and the chain that
+    becomes active catches up when the cursor crosses into the next block (never
+    more in all than stepping every chain on each key did)."""
+    engine, counter = make(ck)
+    text = DOC[:60]
+    engine.prepare(text)
+    costs = []
+    for ch in "zqx" * 8:
+        text += ch
+        before = counter.steps
+        engine.next_char_log_probs(text, len(text))
+        costs.append(counter.steps - before)
+    crossings = [i for i in range(24) if (61 + i) % BLOCK == 0]
+    assert all(cost == 1 for i, cost in enumerate(costs) if i not in crossings)
+    assert crossings and all(1 < costs[i] <= i + 1 for i in crossings)  # the keys since the idle moment
+    assert sum(costs) <= 24 * ((WINDOW + BLOCK) // BLOCK + 1)
 
 
 def test_backspace_and_jump_back_reread_less_than_one_interval(ck):

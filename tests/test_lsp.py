@@ -298,6 +298,44 @@ async def test_a_10_mb_document_is_served(lsp, engine):
 
 
 @module_loop
+async def test_a_document_config_turns_suggestions_off_for_gets_no_items(lsp, engine):
+    """The default suggestions_off: a .env file gets nothing, even when asked by a key, and
+    the same text under another name gets the editor's suggestion."""
+    for name in ("deploy.env", ".env", ".env.local", "sales.csv"):
+        uri = f"file:///notes/{name}"
+        open_doc(lsp, uri, PROMPT)
+        assert await suggest(lsp, uri, 0, len(PROMPT)) == []
+        assert await suggest(lsp, uri, 0, len(PROMPT), INVOKED) == []
+        insert(lsp, uri, 2, 0, len(PROMPT), "lazy ")  # typing on changes nothing
+        assert await suggest(lsp, uri, 0, len(PROMPT + "lazy ")) == []
+    await logged(lsp, "suggestions_off has *.env")
+    open_doc(lsp, "file:///notes/deploy.md", PROMPT)
+    assert await suggest(lsp, "file:///notes/deploy.md", 0, len(PROMPT)) == expected(engine, PROMPT, len(PROMPT))
+
+
+@module_loop
+async def test_suggestions_off_comes_from_config_toml(tiny_checkpoint, engine):
+    env = dict(os.environ)  # the test's own XDG folders (conftest)
+    install_model(tiny_checkpoint, "tiny")
+    config = Path(env["XDG_CONFIG_HOME"]) / "tuiwriter" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('suggestions_off = ["*/private/*", "*.MD"]\n')
+    client = await start(["--model", "tiny"], env)
+    try:
+        await logged(client, READY)
+        want = expected(engine, PROMPT, len(PROMPT))
+        assert want
+        for uri, items in [("file:///notes/private/plan.txt", []), ("file:///notes/chapter%201.md", []),
+                           ("untitled:Untitled-1.md", []), ("file:///notes/deploy.env", want),  # the list replaces the defaults
+                           ("file:///notes/plan.txt", want)]:
+            open_doc(client, uri, PROMPT)
+            assert await suggest(client, uri, 0, len(PROMPT)) == items, uri
+        await client.shutdown_session()
+    finally:
+        await client.stop()
+
+
+@module_loop
 async def test_a_model_that_fails_to_load_leaves_a_server_that_serves_and_can_switch(tmp_path, tiny_checkpoint,
                                                                                      engine):
     env = dict(os.environ)  # the test's own XDG folders (conftest)

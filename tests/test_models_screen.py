@@ -68,12 +68,13 @@ async def test_lists_every_model_with_size_bpc_and_source_and_marks_the_active_o
     async with app.run_test(size=(140, 30)) as pilot:
         table = await loaded(pilot)
         assert table.row_count == 4  # default, alpha, beta, broken
-        mark, name, params, bpc, trained_on, when = row_of(table, "beta")
+        mark, name, level, params, bpc, trained_on, when = row_of(table, "beta")
+        assert level == "char"
         assert (mark, name) == ("●", "beta")
         assert params.endswith("M") and float(bpc) > 0
         assert trained_on == "tiny test text" and when[:2] == "20"
         assert row_of(table, "alpha")[0] == ""
-        assert row_of(table, "broken")[4].startswith("unusable:")
+        assert row_of(table, "broken")[5].startswith("unusable:")
         assert table.get_row_index("beta") == table.cursor_row  # starts on the model in use
 
 

@@ -13,20 +13,29 @@ from tuiwriter.settings import Settings
 SIZE = (100, 30)
 
 
-def test_main_screen_with_ghost_text(snap_compare, tiny_checkpoint, tmp_path):
+def notes_app(checkpoint, tmp_path):
     path = tmp_path / "notes.md"
     path.write_text("# Notes\n\nThe cat sat on the mat and looked at the door.\n")
     # Pin the suggestion policy so tuning the engine's default threshold does not move pixels.
-    app = make_app(tiny_checkpoint, path, settings=Settings(temperature=0.0, min_confidence=0.1))
+    return make_app(checkpoint, path, settings=Settings(temperature=0.0, min_confidence=0.1))
+
+
+async def ghost_after(pilot, app, text: str) -> None:
+    """Type `text` at the end, then wait for the whole suggestion measured from there."""
+    app.editor.cursor_blink = False
+    await model_ready(pilot, app)
+    app.editor.move_cursor(app.editor.document.end)
+    await type_text(pilot, text)
+    await settled(pilot, app)
+    app.editor.refresh_suggestion()
+    assert await settled(pilot, app)
+
+
+def test_main_screen_with_ghost_text(snap_compare, tiny_checkpoint, tmp_path):
+    app = notes_app(tiny_checkpoint, tmp_path)
 
     async def run_before(pilot) -> None:
-        app.editor.cursor_blink = False
-        await model_ready(pilot, app)
-        app.editor.move_cursor(app.editor.document.end)
-        await type_text(pilot, "The quick brown fox")
-        await settled(pilot, app)
-        app.editor.refresh_suggestion()
-        assert await settled(pilot, app)
+        await ghost_after(pilot, app, "The quick brown fox")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
@@ -39,5 +48,20 @@ def test_help_screen(snap_compare, tiny_checkpoint, monkeypatch):
         app.editor.cursor_blink = False
         await model_ready(pilot, app)
         await pilot.press("f1")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_status_bar_counts_samples_while_cycling(snap_compare, tiny_checkpoint, tmp_path):
+    """Two resamples and one step back: the third of three drawn is left, the status bar says
+    `sample 2/3` and the ghost is the second sample (`door.⏎`) again."""
+    app = notes_app(tiny_checkpoint, tmp_path)
+
+    async def run_before(pilot) -> None:
+        await ghost_after(pilot, app, "The cat sat on the ")
+        for key in ("ctrl+n", "ctrl+n", "ctrl+b"):
+            await pilot.press(key)
+            assert await settled(pilot, app)
+        assert app.editor.cycle == (2, 3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

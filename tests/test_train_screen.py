@@ -246,3 +246,20 @@ async def test_path_completion_offers_what_is_on_disk(tmp_path):
     assert await suggester.get_suggestion(f"{root}/x") is None
     assert await suggester.get_suggestion(f"{root}/") == f"{root}/jokes.txt"  # hidden entries only for "."
     assert await suggester.get_suggestion(f"{root}/.h") == f"{root}/.hidden/"
+
+
+async def test_a_new_model_can_predict_words(notes):
+    app = Host(notes.parent)
+    async with app.run_test(size=(130, 44)) as pilot:
+        screen = app.screen
+        level = screen.query_one("#level", Select)
+        assert not level.disabled and level.value == "char"  # no model in use: a new one, characters by default
+        await choose(pilot, screen, notes, minutes="0.02")
+        level.value = "word"
+        await pilot.pause()
+        await pilot.click("#start")
+        await until(pilot, lambda: app.got(TrainingFinished) or app.got(TrainingFailed), "the run to finish")
+        assert not app.got(TrainingFailed), app.got(TrainingFailed)
+        done = app.got(TrainingFinished)[0]
+        saved = checkpoint.load(done.path)
+        assert saved.level == "word" and saved.training["level"] == "word"

@@ -10,13 +10,19 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
-from pathlib import Path
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePath
 
 import tomli_w
 
 from tuiwriter.paths import atomic_write, config_path
 
 DEVICE_NAMES = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
+
+SUGGESTIONS_OFF = ("*.env", ".env.*", "*.pem", "*.key", "*.csv", "*.tsv")
+"""Files that get no ghost text unless config.toml says otherwise: secrets by convention (a ghost
+there would at best be noise, at worst a plausible key) and tables of data, where a prose model's
+guesses only get in the way."""
 
 
 @dataclass
@@ -26,6 +32,13 @@ class Settings:
     max_suggestion_chars: int = 40
     min_confidence: float = 0.0  # 0 means the engine's own default threshold
     suggestions: bool = True
+    # The suggestions on/off key (Ctrl+G) writes `suggestions` here so the choice outlives the
+    # session; false: the key lasts the session and every start uses `suggestions` as written.
+    remember_toggle: bool = True
+    # File patterns with no suggestions, in the editor and the language server. A pattern without
+    # "/" is matched against the file name, one with "/" against the whole path (`~` is the home
+    # folder); `*` matches anything, case is ignored. [] turns none off.
+    suggestions_off: list[str] = field(default_factory=lambda: list(SUGGESTIONS_OFF))
     autosave_seconds: float = 2.0
     train_threads: int = 1
     # Where runs started from the editor train: auto (CUDA, then MPS, then the CPU), cpu, cuda,
@@ -33,6 +46,11 @@ class Settings:
     device: str = "auto"
     # The person's remapped keys only (action = "key"); the defaults are the app's bindings.
     keys: dict[str, str] = field(default_factory=dict)
+
+    def off_pattern(self, path: str | PurePath | None) -> str | None:
+        """The first `suggestions_off` pattern that matches `path`, or None (suggestions on; an
+        untitled buffer has no name to match)."""
+        return off_pattern(self.suggestions_off, path)
 
     def clamp(self) -> "Settings":
         self.temperature = round(min(2.0, max(0.0, float(self.temperature))), 2)
@@ -62,6 +80,11 @@ def load(path: Path | None = None) -> tuple[Settings, str | None]:
                 problems.append("keys must be a table of action = \"key\"")
                 continue
             settings.keys.update(value)  # the app checks the action names against its bindings
+        elif isinstance(default, list):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                problems.append(f"{key} must be a list of strings")
+                continue
+            setattr(settings, key, list(value))
         elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(
             value, (type(default), int) if isinstance(default, float) else type(default)
         ):
@@ -73,6 +96,21 @@ def load(path: Path | None = None) -> tuple[Settings, str | None]:
     settings.clamp()
     warning = f"{path}: {'; '.join(problems)}" if problems else None
     return settings, warning
+
+
+def off_pattern(patterns: list[str] | tuple[str, ...], path: str | PurePath | None) -> str | None:
+    """The first of `patterns` that matches `path` (see `Settings.suggestions_off`), or None."""
+    if path is None:
+        return None
+    full = str(path).replace("\\", "/").lower()
+    name = full.rstrip("/").rsplit("/", 1)[-1]
+    for pattern in patterns:
+        wanted = pattern.strip().lower()
+        if wanted.startswith("~"):
+            wanted = str(Path.home()).replace("\\", "/").lower() + wanted[1:]
+        if wanted and fnmatchcase(full if "/" in wanted else name, wanted):
+            return pattern
+    return None
 
 
 def device_problem(name: str) -> str | None:

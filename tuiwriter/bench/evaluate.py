@@ -139,6 +139,7 @@ def simulate(engine: Engine, text: str, tally: Tally, on_advance: Callable[[int]
     while pos < n:
         if ghost is None:
             ghost, first_ms, full_ms = _timed(engine, doc, pos)
+            engine.prepare(doc, pos)  # the editor's idle moment once the suggestion is shown
             if typed:
                 tally.keystroke_ms.append(first_ms)
                 tally.full_ms.append(full_ms)

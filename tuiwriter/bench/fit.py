@@ -69,10 +69,24 @@ def long_document(model: str, path: str, typed: int, jump_every: int) -> None:
     simulate(engine, text, tally, start=start, jump_every=jump_every)
     r = tally.summary(engine.name)
     lat = r["latency_ms"]
-    print(f"{model} on {path}: {len(text):,} characters, the last {typed:,} typed; reading it at open: {opened:.2f} s")
+    print(f"{model} on {path}: {len(text):,} characters, the last {typed:,} typed; reading it at open: {opened:.2f} s;"
+          f" one model step now: {step_ms(engine):.3f} ms (the latencies are a few steps a key, up to"
+          f" window + block a jump: read them against it on a noisy machine)")
     print(f"  bpc {r['bpc']:.4f}  ksr {100 * r['ksr']:.2f} %  keystroke p50/p99 {lat['keystroke_p50']:.2f}/"
           f"{lat['keystroke_p99']:.2f} ms  full {lat['full_p50']:.2f}/{lat['full_p99']:.2f} ms  "
           f"jump {lat['jump_p50']:.2f}/{lat['jump_p99']:.2f} ms ({len(tally.jump_ms)} jumps)", flush=True)
+
+
+def step_ms(engine: Engine, steps: int = 1000) -> float:
+    """The mean cost of one model step on this machine, right now (the unit latency is made of)."""
+    import time
+
+    predictor = engine.predictor
+    state = predictor.start()
+    began = time.perf_counter()
+    for i in range(steps):
+        state = predictor.step(state, 1 + i % (len(engine.vocab.chars) - 1))
+    return (time.perf_counter() - began) * 1e3 / steps
 
 
 def best_trust(data: list[tuple[float, float]], steps: int) -> float:

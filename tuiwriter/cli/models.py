@@ -7,7 +7,7 @@ import argparse
 from tuiwriter.cli.args import UsageError
 
 NAME = "models"
-HEADER = ("", "name", "params", "val bpc", "trained on", "when")
+HEADER = ("", "name", "level", "params", "val bpc", "trained on", "when")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

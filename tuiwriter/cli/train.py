@@ -43,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--from", dest="base", metavar="NAME", help="fine-tune this model instead of starting fresh")
     t.add_argument("--minutes", type=positive(float), default=10.0, help="time budget (default 10)")
     t.add_argument("--size", choices=sorted(SIZES), help="model size for a new model (default base)")
+    t.add_argument("--level", choices=("char", "word"),
+                   help="what the model predicts: characters or words (default char; with --from, the base's)")
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--device", type=device_name, default="auto",
                    help="auto (CUDA, then MPS, then the CPU), cpu, cuda, cuda:N or mps (default auto)")
@@ -90,17 +92,24 @@ def run(args: argparse.Namespace) -> int:
             f"model {name!r} exists: --resume continues it, --force replaces it, or pick another --model")
     if args.resume and not (out_dir / names.RESUME_FILE).exists():
         raise CheckpointError(f"nothing to resume for model {name!r}")
+    if args.base and args.level:  # before reading the corpus: a base of the other level is refused at once
+        from tuiwriter.training.setup import check_level
+
+        check_level(store.load(args.base), args.level, args.base)
     data = corpus.collect(args.paths)
     with distributed.process_group(world, device):
         return _train(args, name, data, device, world)
 
 
-def _describe(p: TrainProgress) -> str:
-    parts = [f"{p.chars_seen / 1e6:.2f}M chars"]
+def _describe(p: TrainProgress, level: str = "char") -> str:
+    """One progress line; a word-level run counts tokens and its training loss is per token (its
+    validation loss is per character at both levels)."""
+    unit = "tokens" if level == "word" else "chars"
+    parts = [f"{p.chars_seen / 1e6:.2f}M {unit}"]
     if p.elapsed_s > 1:
-        parts.append(f"{p.chars_per_s:,.0f} chars/s")
+        parts.append(f"{p.chars_per_s:,.0f} {unit}/s")
     if p.train_loss is not None:
-        parts.append(f"train {p.train_loss:.3f}")
+        parts.append(f"train {p.train_loss:.3f}" + (" nats/token" if level == "word" else ""))
     if p.best_val_loss is not None:
         parts.append(f"val {p.best_val_loss:.3f} nats/char")
     if p.phase == "validate":
@@ -127,13 +136,17 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
     for line in data.report():
         err.print(f"  {line}", markup=False)
 
-    setup = training_setup.prepare(data, base=args.base, size=args.size, seed=args.seed, lr=args.lr,
+    setup = training_setup.prepare(data, base=args.base, size=args.size, seed=args.seed, lr=args.lr, level=args.level,
                                    resume_from=store.model_dir(name) / names.CHECKPOINT_FILE if args.resume else None)
     model, vocab, train_ids, val_ids = setup.model, setup.vocab, setup.train_ids, setup.val_ids
+    unit = "tokens" if setup.words is not None else "characters"
     if setup.held:
-        err.print(f"validation: {len(setup.held)} held-out file(s), {val_ids.numel():,} characters")
+        err.print(f"validation: {len(setup.held)} held-out file(s), {val_ids.numel():,} {unit}")
     else:
-        err.print(f"validation: the last {val_ids.numel():,} characters")
+        err.print(f"validation: the last {val_ids.numel():,} {unit}")
+    if setup.words is not None:
+        err.print(f"word level: {len(setup.words):,} tokens (words, punctuation, line ends) cover "
+                  f"{100 * setup.words.coverage:.1f} % of the validation tokens; the rest read as the unknown token")
     if setup.unknown_chars:
         err.print(f"note: {setup.unknown_chars} distinct character(s) are outside the vocabulary "
                   "and map to the unknown symbol")
@@ -163,9 +176,10 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
     stop_signals = (signal.SIGINT, signal.SIGTERM) if world.size > 1 else (signal.SIGINT,)
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_signals}
     try:
-        with _progress_bar(err, args.minutes) if world.main else nullcontext(None) as on_progress:
+        with _progress_bar(err, args.minutes, setup.level) if world.main else nullcontext(None) as on_progress:
             result = train(model, vocab, train_ids, val_ids, out_path, cfg, summary,
-                           on_progress, stop.is_set, resume_path, resume=args.resume, memory=setup.memory)
+                           on_progress, stop.is_set, resume_path, resume=args.resume, memory=setup.memory,
+                           words=setup.words, val_per_char=setup.val_per_char)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -175,17 +189,18 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
         print(f"no model saved for {name!r}", file=sys.stderr)
         return 1
     bpc = result.best_val_loss / math.log(2)
+    seen = f"{result.chars_seen:,} {'tokens' if setup.words is not None else 'characters'}"
     if not result.saved:  # a resumed run that did not beat the model it started from
         print(f"kept {name}: val {result.best_val_loss:.3f} nats/char ({bpc:.3f} bits/char) from the earlier "
-              f"run; this one read {result.chars_seen:,} characters without improving on it -> {out_path}")
+              f"run; this one read {seen} without improving on it -> {out_path}")
         return 0
     print(f"saved {name}: val {result.best_val_loss:.3f} nats/char ({bpc:.3f} bits/char), "
-          f"{result.chars_seen:,} characters in {result.seconds:.0f} s -> {out_path}")
+          f"{seen} in {result.seconds:.0f} s -> {out_path}")
     return 0
 
 
 @contextmanager
-def _progress_bar(err: Console, minutes: float) -> Iterator[Callable[[TrainProgress], None]]:
+def _progress_bar(err: Console, minutes: float, level: str = "char") -> Iterator[Callable[[TrainProgress], None]]:
     """A bar with an ETA for the length of the block; yields the loop's progress callback."""
     from rich.progress import (
         BarColumn,
@@ -202,7 +217,7 @@ def _progress_bar(err: Console, minutes: float) -> Iterator[Callable[[TrainProgr
         last_line = [0.0]
 
         def on_progress(p: TrainProgress) -> None:
-            line = _describe(p)
+            line = _describe(p, level)
             bar.update(task, completed=min(p.elapsed_s, p.budget_s), description=line)
             # Without a terminal (a log file, CI) the bar is not drawn: print a line now and then.
             if not err.is_terminal and (p.phase in ("saved", "done") or p.elapsed_s - last_line[0] >= 30):

@@ -32,6 +32,7 @@ from safetensors.torch import save as st_save
 from tuiwriter.lm.model import CharRNN, ModelConfig
 from tuiwriter.paths import atomic_write
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.text.words import WordVocab
 
 FORMAT = "tuiwriter-checkpoint"
 VERSION = 1
@@ -42,6 +43,7 @@ MEMORY_FORMAT = "tuiwriter-memory"
 SUFFIXES = "memory.suffixes"
 HEADS = "memory.heads"  # where each 2-byte head's suffixes start: 65,536 + 1 offsets
 HEAD_COUNT = 1 << 16
+LEVELS = ("char", "word")  # what a model predicts; a checkpoint without a level is a char model
 _SUFFIX_DTYPES = {"I32": np.dtype("<i4"), "I64": np.dtype("<i8")}
 
 
@@ -88,6 +90,13 @@ class Checkpoint:
     training: dict = field(default_factory=dict)
     memory: Memory | None = None  # the training text the model remembers (corpus_memory)
     mid_state: tuple[torch.Tensor, ...] | None = None  # [layers, hidden] each; None: saved before it existed
+    words: WordVocab | None = None  # a word-level model's tokens (its embedding and head run over them)
+
+    @property
+    def level(self) -> str:
+        """"char" or "word": what the model's embedding and head run over. `vocab` is the
+        character vocabulary either way (what the editor, its experts and eval work in)."""
+        return "word" if self.words is not None else "char"
 
     def build_model(self) -> CharRNN:
         model = CharRNN(self.config)
@@ -101,7 +110,7 @@ class Checkpoint:
 
 
 def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, memory_file: dict | None,
-            mid_state: tuple[torch.Tensor, ...] | None) -> bytes:
+            mid_state: tuple[torch.Tensor, ...] | None, words: WordVocab | None) -> bytes:
     weights = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     for name, tensor in zip(MID_STATE, mid_state or ()):  # float32 always: a cell state can be large
         weights[name] = tensor.detach().reshape(model.config.layers, model.config.hidden).to("cpu", torch.float32)
@@ -115,14 +124,18 @@ def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, me
     }
     if memory_file is not None:
         meta["memory"] = json.dumps(memory_file)
+    if words is not None:
+        meta["level"] = "word"
+        meta["words"] = words.to_json()
     return st_save(weights, metadata=meta)
 
 
 def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
          dtype: torch.dtype = torch.float32, memory: Memory | None = None,
-         mid_state: tuple[torch.Tensor, ...] | None = None) -> None:
+         mid_state: tuple[torch.Tensor, ...] | None = None, words: WordVocab | None = None) -> None:
     """Write a checkpoint atomically (float16 halves the size of a shipped model), and its
-    memory file when this memory has none yet beside it."""
+    memory file when this memory has none yet beside it. `words`: a word-level model's tokens
+    (saved with the level in the metadata)."""
     path = Path(path)
     memory_file = None
     if memory is not None:
@@ -132,7 +145,7 @@ def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
         if not (path.parent / name).exists():
             _save_memory(path.parent / name, memory)
         memory_file = {"file": name, "digest": memory.digest(), "bytes": memory.size}
-    atomic_write(path, _encode(model, vocab, training, dtype, memory_file, mid_state))
+    atomic_write(path, _encode(model, vocab, training, dtype, memory_file, mid_state, words))
     prefix = f"{path.stem}.memory-"
     for old in path.parent.iterdir():
         if old.name.startswith(prefix) and old.name.endswith(".safetensors") and (
@@ -237,13 +250,17 @@ def load(path: Path | str) -> Checkpoint:
         vocab = Vocab(json.loads(meta["vocab"]), json.loads(meta["fold"]))
         config = ModelConfig.from_dict(json.loads(meta["config"]))
         training = json.loads(meta.get("training", "{}"))
-    except (KeyError, TypeError, ValueError) as exc:
+        level = meta.get("level", "char")
+        words = WordVocab.from_json(meta["words"]) if level == "word" else None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"damaged checkpoint metadata ({exc}): {path}") from None
     sizes = (config.vocab_size, config.embed, config.hidden, config.layers)
     if (not all(isinstance(n, int) and n > 0 for n in sizes) or config.cell not in ("lstm", "gru")
             or not isinstance(training, dict)):
         raise CheckpointError(f"damaged checkpoint metadata (architecture or summary): {path}")
-    if config.vocab_size != len(vocab):
+    if level not in LEVELS:
+        raise CheckpointError(f"unknown model level {level!r} (this tuiwriter reads {' and '.join(LEVELS)}): {path}")
+    if config.vocab_size != len(words if words is not None else vocab):
         raise CheckpointError(f"damaged checkpoint (vocabulary and model disagree): {path}")
     states = 2 if config.cell == "lstm" else 1
     if mid and (len(mid) != states or any(t.shape != (config.layers, config.hidden) or not t.is_floating_point()
@@ -255,7 +272,7 @@ def load(path: Path | str) -> Checkpoint:
         memory = Memory.of(vocab.fold_text(old_memory).encode("utf-8", "surrogatepass"))
     else:
         memory = None
-    return Checkpoint(config, vocab, weights, training, memory, tuple(t.float() for t in mid) or None)
+    return Checkpoint(config, vocab, weights, training, memory, tuple(t.float() for t in mid) or None, words)
 
 
 def _load_memory(path: Path, field: str) -> Memory:

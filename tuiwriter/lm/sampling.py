@@ -1,5 +1,5 @@
 """The lesson's generation loop: prime the network with a prompt, then feed each sampled
-character back in. Temperature divides the logits: low is safe and repetitive, high is varied;
+character (a word-level model: each sampled token) back in. Temperature divides the logits: low is safe and repetitive, high is varied;
 0 takes the most likely character every time.
 """
 
@@ -11,10 +11,11 @@ import torch
 
 from tuiwriter.lm.model import CharRNN
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.text.words import WordVocab
 
 
 def pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> int:
-    """One character id from next-character logits [vocab] (id 0, the unknown symbol, never)."""
+    """One id from next-character (or next-token) logits [vocab] (id 0, the unknown symbol, never)."""
     logits = logits.float().clone()
     logits[0] = float("-inf")
     if temperature <= 0:
@@ -23,17 +24,31 @@ def pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | 
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
-@torch.inference_mode()
 def sample(model: CharRNN, vocab: Vocab, prompt: str, length: int, temperature: float,
            seed: int | None = None) -> Iterator[str]:
     """Yield `length` characters continuing `prompt`."""
+    for nxt in _continue(model, vocab.encode(prompt or "\n"), length, temperature, seed):
+        yield vocab.chars[nxt]
+
+
+def sample_words(model: CharRNN, words: WordVocab, prompt: str, length: int, temperature: float,
+                 seed: int | None = None) -> Iterator[str]:
+    """Yield `length` tokens (words with their space, punctuation marks, line ends) continuing
+    `prompt`, read as tokens (a word outside the vocabulary is read as the unknown token; the
+    unknown token is never drawn)."""
+    for nxt in _continue(model, words.encode(prompt or "\n"), length, temperature, seed):
+        yield words.tokens[nxt]
+
+
+@torch.inference_mode()
+def _continue(model: CharRNN, primer: list[int], length: int, temperature: float,
+              seed: int | None) -> Iterator[int]:
+    """The lesson's loop over ids: read the primer, then draw and feed back `length` ids."""
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    primer = prompt or "\n"
-    ids = torch.tensor([vocab.encode(primer)])
-    logits, state = model(ids)
+    logits, state = model(torch.tensor([primer]))
     last = logits[0, -1]
     for _ in range(length):
         nxt = pick(last, temperature, generator)
-        yield vocab.chars[nxt]
+        yield nxt
         last, state = model.step(torch.tensor([nxt]), state)
         last = last[0]

@@ -72,15 +72,16 @@ class ModelInfo:
     trained_on: str
     when: str
     error: str | None = None
+    level: str = "char"  # what the model predicts: "char" or "word" (val bits/char either way)
 
-    def columns(self) -> tuple[str, str, str, str, str]:
-        """name, parameters, val bits/char, what it was trained on, when: as the CLI and the
-        models dialog show them."""
+    def columns(self) -> tuple[str, str, str, str, str, str]:
+        """name, level, parameters, val bits/char, what it was trained on, when: as the CLI and
+        the models dialog show them."""
         if self.error:
-            return (self.name, "-", "-", f"unusable: {self.error}", "")
+            return (self.name, "-", "-", "-", f"unusable: {self.error}", "")
         params = f"{self.params / 1e6:.2f}M" if self.params else "-"
         bpc = f"{self.val_bpc:.3f}" if self.val_bpc is not None else "-"
-        return (self.name, params, bpc, self.trained_on, self.when[:16].replace("T", " "))
+        return (self.name, self.level, params, bpc, self.trained_on, self.when[:16].replace("T", " "))
 
 
 def _info(name: str, path: Path) -> ModelInfo:
@@ -95,7 +96,7 @@ def _info(name: str, path: Path) -> ModelInfo:
     if t.get("from"):
         trained_on += f" (from {t['from']})"
     params = sum(v.numel() for v in ck.weights.values())
-    return ModelInfo(name, path, params, t.get("val_bpc"), trained_on, str(t.get("finished_at", "")))
+    return ModelInfo(name, path, params, t.get("val_bpc"), trained_on, str(t.get("finished_at", "")), level=ck.level)
 
 
 def list_models() -> list[ModelInfo]:

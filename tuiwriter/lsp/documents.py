@@ -1,6 +1,9 @@
 """Open documents as the server sees them: pygls keeps the text (incremental sync), this keeps
 each document's engine, and turns a request's position into the text before the cursor.
 
+A document whose name matches config.toml's `suggestions_off` (`*.env`, `*.csv`, ...: see
+settings.py) gets no items, as it gets no ghost text in the editor.
+
 A position is trusted only when it lies in the document: a line past the end or a column past
 the end of its line gets no suggestion (pygls would clamp it to somewhere else in the text, and
 a ghost for a place the person is not at is worse than none).
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
+from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
     from lsprotocol.types import Position
@@ -29,6 +33,7 @@ class OpenDocument:
     uri: str
     text: TextDocument  # pygls's: source and version, changed in place by didChange
     closed: bool = False
+    off: str | None = None  # the suggestions_off pattern its name matches: no items, no reading ahead
     _engine: Engine | None = field(default=None, repr=False)
     _model: SharedModel | None = field(default=None, repr=False)
     prepared: bool = False  # the engine has read the whole document once
@@ -43,6 +48,12 @@ class OpenDocument:
         if self._engine is None or self._model is not model:
             self._engine, self._model, self.prepared = model.engine_for_document(), model, False
         return self._engine
+
+
+def uri_path(uri: str) -> str:
+    """The path part of a document's URI, for matching file patterns (`file:///a/b%20c.env` ->
+    `/a/b c.env`; `untitled:Untitled-1` -> `Untitled-1`)."""
+    return unquote(urlparse(uri).path)
 
 
 def offset_at(document: TextDocument, position: Position) -> int | None:

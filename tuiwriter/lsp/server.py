@@ -4,6 +4,8 @@ the functions here are its features, the server object holds what they share.
 - `initialize` answers at once (server info with the version, the capabilities) and starts
   loading the model in a thread; until it is ready, and when it cannot load, requests get no
   items (never a wait).
+- A document whose name matches config.toml's `suggestions_off` patterns (read at
+  `initialize`) gets no items and is never read ahead.
 - `textDocument/inlineCompletion` computes on the inference thread and answers with the
   editor's suggestion at the cursor: the first one for an `Automatic` request, that and up to
   three resamples for an `Invoked` one. Stale, superseded or cancelled work gets no items (a
@@ -29,7 +31,7 @@ from pygls.exceptions import FeatureRequestError, JsonRpcException, JsonRpcInval
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
-from tuiwriter import __version__
+from tuiwriter import __version__, settings
 from tuiwriter.lsp import documents
 from tuiwriter.lsp import model as shared_model
 from tuiwriter.lsp.documents import INVOKED_SAMPLES, OpenDocument
@@ -73,6 +75,7 @@ class TuiwriterServer(LanguageServer):
         self._latest: Ticket | None = None  # the newest inline completion request's
         self._pending = 0  # requests waiting for the inference thread
         self._active: OpenDocument | None = None  # the document to read ahead when idle
+        self.off_patterns: list[str] = []  # config.toml's suggestions_off, read at initialize
 
     def on_loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the protocol runs on (called on it: from `initialize` or a command)."""
@@ -156,7 +159,7 @@ class TuiwriterServer(LanguageServer):
         taken here are the ones the request was sent against."""
         doc = self.documents.get(params.text_document.uri)
         model = self.model
-        if doc is None or model is None or self.closing:
+        if doc is None or doc.off or model is None or self.closing:
             return []
         self._active = doc
         source = doc.text
@@ -183,7 +186,7 @@ class TuiwriterServer(LanguageServer):
             self._pending -= 1
         if ticket.stale():
             return []
-        self._read_ahead()
+        self._read_ahead(cursor=offset)
         here = params.position
         return [types.InlineCompletionItem(insert_text=s, range=types.Range(start=here, end=here)) for s in found]
 
@@ -198,13 +201,15 @@ class TuiwriterServer(LanguageServer):
             log.exception("no suggestion for %s", doc.uri)
             return []
 
-    def _read_ahead(self) -> None:
+    def _read_ahead(self, cursor: int | None = None) -> None:
         """When the inference thread is idle, let the active document's engine read all of it
-        once (as the editor does), so the first suggestion after a jump far down is quick. Any
-        request preempts it; what was read is kept, and the next idle moment goes on."""
+        once (as the editor does), so the first suggestion after a jump far down is quick, and
+        after a suggestion, bring every chain typing on from `cursor` will need up to it (a key
+        steps the active one alone: `state_cache`). Any request preempts it; what was read is
+        kept, and the next idle moment goes on."""
         doc, model = self._active, self.model
-        if doc is None or model is None or doc.read_through(model):
-            return  # (the usual case while typing: no job, no thread to wake)
+        if doc is None or model is None or (doc.read_through(model) and cursor is None):
+            return  # (no job, no thread to wake)
         text, version = doc.text.source, doc.text.version
 
         def cancelled() -> bool:
@@ -215,14 +220,14 @@ class TuiwriterServer(LanguageServer):
             if cancelled():
                 return
             engine = doc.engine(model)
-            if doc.prepared:
-                return
             try:
-                engine.prepare(text, cancelled=cancelled)
+                if not doc.prepared:
+                    engine.prepare(text, cancelled=cancelled)
+                    doc.prepared = not cancelled()
+                if cursor is not None and cursor <= len(text) and not cancelled():
+                    engine.prepare(text, cursor, cancelled=cancelled)
             except Exception:  # noqa: BLE001 - reading ahead is optional
                 log.exception("could not read %s ahead", doc.uri)
-                return
-            doc.prepared = not cancelled()
 
         self.inference.submit(job)
 
@@ -233,6 +238,10 @@ class TuiwriterServer(LanguageServer):
         if previous is not None:  # opened again without a close: the old state is gone
             previous.closed = True
         doc = self.documents[uri] = OpenDocument(uri, self.workspace.get_text_document(uri))
+        doc.off = settings.off_pattern(self.off_patterns, documents.uri_path(uri))
+        if doc.off:
+            log.info("no suggestions for %s: config.toml's suggestions_off has %s", uri, doc.off)
+            return
         self._active = doc
         self._read_ahead()
 
@@ -247,7 +256,6 @@ class TuiwriterServer(LanguageServer):
 def _remember(spec: str) -> None:
     """Make `spec` the active model in config.toml (loader thread), as `tuiwriter models --use`
     and the editor's model dialog do."""
-    from tuiwriter import settings
     from tuiwriter.lm import store
 
     try:
@@ -260,6 +268,8 @@ def _remember(spec: str) -> None:
 
 def initialize(ls: TuiwriterServer, params: types.InitializeParams) -> None:
     ls.on_loop()
+    current, _ = settings.load()  # a broken file: the defaults (the model loader logs why)
+    ls.off_patterns = current.suggestions_off
     loading = ls.load_model(ls.model_spec)
     loading.add_done_callback(lambda f: f.exception())  # a failure is logged; nobody awaits this one
 

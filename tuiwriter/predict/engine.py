@@ -43,8 +43,9 @@ from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, char_class, learn_head, learn_mixer, mix
 from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
-from tuiwriter.predict.predictor import FusedRNN, Predictor, PState
+from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
+from tuiwriter.predict.word_predictor import for_checkpoint, mid_start
 from tuiwriter.text.secrets import find_secrets
 
 Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
@@ -62,11 +63,9 @@ class Engine:
         self.name = name
         self.config = config or SuggestConfig()
         self.vocab = ckpt.vocab
-        self.predictor = predictor or FusedRNN(ckpt.build_model(), ckpt.vocab)
-        mid = ckpt.mid_state
-        mid_start = PState(mid[0], mid[1] if len(mid) > 1 else None) if mid else None
+        self.predictor = predictor or for_checkpoint(ckpt)  # by the model's level (char or word)
         self._cache_options = dict(interval=interval, max_checkpoints=max_checkpoints, recent=16, window=window,
-                                   block=block, mid_start=mid_start)
+                                   block=block, mid_start=mid_start(self.predictor, ckpt.mid_state))
         self._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         self._newline = self.vocab.id_of("\n")
         # (the SuggestConfig switch that turns it on, the expert), in the mixer's order

@@ -13,12 +13,15 @@ never reads the document from its beginning: a cursor jump anywhere in a 10 MB f
 `window + block - 1` characters. Each state is the same sequence of the same `step` calls however
 it is reached, so a cached state is bit for bit the fresh computation (tested).
 
-Typing must stay one step a key, so at the cursor the cache keeps a *frontier*: the states of every
-chain that has started at or before the cursor and will still be needed (starts from s(cursor) to
-the cursor), all advanced by each typed character. When the cursor crosses into the next block,
-the chain that becomes active has been running for `window` characters already. Frontiers of the
-last few cursor positions are kept (`recent`), so a backspace or undo costs nothing; a frontier
-reached by a jump holds only the active chain until `complete` (idle time) adds the others.
+Typing must stay one step a key, so at the cursor the cache keeps a *frontier*: every chain that
+has started at or before the cursor and will still be needed (starts from s(cursor) to the cursor),
+each with the position it has read to. A typed character steps the *active* chain (s(cursor)) alone:
+the others wait, and `complete` (idle time: the editor calls it between keys, through
+`Engine.prepare`) brings them up to the cursor, so that when the cursor crosses into the next block
+the chain that becomes active has been running for `window` characters already. (Stepping every
+chain on each key cost window / block + 1 = 7 steps a key; a step of the 2x512 model is 0.2 to
+0.5 ms.) Frontiers of the last few cursor positions are kept (`recent`), so a backspace or undo
+costs nothing; a frontier reached by a jump holds only the active chain until `complete`.
 
 Checkpoints: the state at every `interval`-th position read (its own chain), so a jump back into
 text already read re-reads at most `interval - 1` characters; the interval doubles when there would
@@ -41,7 +44,7 @@ from tuiwriter.predict.predictor import Predictor, PState
 WINDOW = 96  # chosen by measurement (bench --window-sweep): README, "Suggestions anywhere in a long document"
 BLOCK = 16
 
-Frontier = dict[int, PState]  # chain start -> that chain's state at one position
+Frontier = dict[int, tuple[int, PState]]  # chain start -> (the position it has read to, its state there)
 
 
 class StateCache:
@@ -64,7 +67,7 @@ class StateCache:
         self.version = -1  # the editor snapshot the text was last matched with
         self.followers: list[Expert] = []
         self.checkpoints: dict[int, PState] = {0: predictor.start()}  # state(p), p % interval == 0
-        self.recent: OrderedDict[int, Frontier] = OrderedDict({0: {0: self.checkpoints[0]}})
+        self.recent: OrderedDict[int, Frontier] = OrderedDict({0: {0: (0, self.checkpoints[0])}})
 
     def fresh(self, start: int) -> PState:
         """The state a chain starting at `start` begins from: the document's start state at 0,
@@ -117,25 +120,27 @@ class StateCache:
         start = self.chain_start(cursor)
         pos, state = self._nearest_on_chain(start, cursor)
         reached, state = self._read_chain(state, pos, cursor, cancelled)
-        self._remember(reached, {start: state})
+        self._remember(reached, {start: (reached, state)})
         if reached < cursor:
             return None
         if self.checkpoints.get(cursor) is state:
             state = state.bare()  # decoding memoises on it: keep checkpoints lean
-            self._remember(cursor, {start: state})
+            self._remember(cursor, {start: (cursor, state)})
         return state
 
     def complete(self, cursor: int, cancelled: Cancelled | None) -> None:
-        """Give the frontier at `cursor` every chain typing on will need (idle time after a jump)."""
+        """Bring every chain typing on from `cursor` will need up to it (idle time: after a jump,
+        and between keys, since a key steps the active chain alone)."""
         if cursor not in self.recent or cursor > len(self.doc):
             return
         frontier = self.recent[cursor]
         for start in range(self.chain_start(cursor), cursor + 1, self.block):
-            if start not in frontier:
-                reached, state = self._read_chain(self.fresh(start), start, cursor, cancelled)
+            pos, state = frontier.get(start) or (start, self.fresh(start))
+            if pos < cursor:
+                reached, state = self._read_chain(state, pos, cursor, cancelled)
+                frontier[start] = (reached, state)
                 if reached < cursor:
                     return
-                frontier[start] = state
 
     def _nearest_frontier(self, cursor: int) -> tuple[int | None, Frontier]:
         """The latest remembered frontier at or before `cursor`, if advancing it is cheaper than
@@ -157,9 +162,10 @@ class StateCache:
             if p in self.checkpoints and self.chain_start(p) == start:
                 pos, state = p, self.checkpoints[p]
                 break
-        for p, frontier in self.recent.items():
-            if pos < p <= cursor and start in frontier:
-                pos, state = p, frontier[start]
+        for frontier in self.recent.values():
+            read, chain_state = frontier.get(start, (-1, state))
+            if pos < read <= cursor:
+                pos, state = read, chain_state
         return pos, state
 
     def _read_chain(self, state: PState, pos: int, end: int, cancelled: Cancelled | None) -> tuple[int, PState]:
@@ -174,37 +180,38 @@ class StateCache:
         return pos, state
 
     def _advance(self, frontier: Frontier, pos: int, cursor: int, cancelled: Cancelled | None) -> PState | None:
-        """Step every chain of `frontier` (the states at `pos`) to `cursor`, starting new chains at
-        block boundaries and dropping finished ones; returns the state at `cursor`."""
-        step = self.predictor.step
+        """Move `frontier` (remembered at `pos`) to `cursor`: the active chain at each position on
+        the way reads up to it (a chain that becomes active catches up first), chains start at
+        block boundaries and finished ones are dropped; returns the state at `cursor`."""
         frontier = dict(frontier)
-        ids = self.predictor.vocab.encode(self.doc[pos:cursor])
-        for cid in ids:
-            if cancelled is not None and cancelled():
-                self._remember(pos, frontier)  # the next request goes on from here
-                return None
-            for start, state in frontier.items():
-                nxt = state.next.get(cid) if state.next else None
-                frontier[start] = nxt if nxt is not None else step(state, cid)
-            pos += 1
-            if pos % self.block == 0 and self.window is not None:
-                frontier[pos] = self.fresh(pos)
-            first = self.chain_start(pos)
+        for p in range(pos + 1, cursor + 1):
+            if p % self.block == 0 and self.window is not None and p not in frontier:
+                frontier[p] = (p, self.fresh(p))
+            first = self.chain_start(p)
             for start in [s for s in frontier if s < first]:
                 del frontier[start]
-            if pos % self.interval == 0 and pos not in self.checkpoints and first in frontier:
-                self.checkpoints[pos] = frontier[first].bare()
+            read, state = frontier.get(first) or (first, self.fresh(first))
+            if read < p:
+                read, state = self._read_chain(state, read, p, cancelled)
+                frontier[first] = (read, state)
+                if read < p:
+                    self._remember(pos, frontier)  # the next request goes on from here
+                    return None
+            pos = p
+            if p % self.interval == 0 and p not in self.checkpoints:
+                self.checkpoints[p] = state.bare()
         active = self.chain_start(cursor)
-        if active not in frontier:  # a frontier that came from a jump lacks the chain now needed
-            reached, state = self._read_chain(self.fresh(active), active, cursor, cancelled)
-            self._remember(cursor, frontier)
-            if reached < cursor:
+        read, state = frontier.get(active) or (active, self.fresh(active))
+        if read < cursor:  # no step taken (cursor == pos): a frontier from a jump lacks this chain
+            read, state = self._read_chain(state, read, cursor, cancelled)
+            frontier[active] = (read, state)
+            if read < cursor:
+                self._remember(pos, frontier)
                 return None
-            frontier[active] = state
         self._thin()
-        state = frontier[active]
         if self.checkpoints.get(cursor) is state:
-            state = frontier[active] = state.bare()  # decoding memoises on it: keep checkpoints lean
+            state = state.bare()  # decoding memoises on it: keep checkpoints lean
+            frontier[active] = (cursor, state)
         self._remember(cursor, frontier)
         return state
 

@@ -60,6 +60,7 @@ class TrainRequest:
     minutes: float = 5.0
     base: str | None = None  # a model spec to fine-tune (keeps its vocabulary); None: a new model
     size: str = "small"  # for a new model
+    level: str | None = None  # "char" or "word" for a new model (None: char; a base keeps its own)
     seed: int = 1
     active_model: str | None = None  # the model in use when the run started, to offer it back
     corpus: Corpus | None = None  # already collected (the screen's preview); else read in the job
@@ -308,7 +309,8 @@ class TrainingJob:
             data = request.corpus or corpus.collect(request.paths)
             self._emit(self._update(corpus_line=data.summary()))
             setup = training_setup.prepare(data, base=request.base, seed=request.seed,
-                                           size=None if request.base else request.size)
+                                           size=None if request.base else request.size,
+                                           level=None if request.base else request.level)
             if self._stop.is_set():
                 self._emit(self._update(state="cancelled", message="cancelled before training started"))
                 return
@@ -321,7 +323,8 @@ class TrainingJob:
                               val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10),
                               device=str(device))
             result = train(setup.model, setup.vocab, setup.train_ids, setup.val_ids, out_path, cfg,
-                           setup.summary, self._on_progress, self._stop.is_set, memory=setup.memory)
+                           setup.summary, self._on_progress, self._stop.is_set, memory=setup.memory,
+                           words=setup.words, val_per_char=setup.val_per_char)
             if not result.saved or result.best_val_loss is None:
                 raise JobError("training ended without saving a model")
             state = "cancelled" if result.stopped_early else "finished"

@@ -32,6 +32,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import CharRNN, State, mid_text_state
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.text.words import WordVocab
 from tuiwriter.training import devices, distributed
 
 LN2 = math.log(2)
@@ -190,6 +191,8 @@ def train(
     resume_path: Path | None = None,
     resume: bool = False,
     memory: checkpoint.Memory | None = None,
+    words: WordVocab | None = None,
+    val_per_char: Callable[[float, int], float] | None = None,
 ) -> TrainResult:
     """Train `model` on `train_ids` for `cfg.minutes`, saving the best model to `out_path`.
 
@@ -201,6 +204,11 @@ def train(
     remembers, indexed once before the run (`corpus_memory.remembered`); `checkpoint.save` writes
     it once. The model trains on `cfg.device` and is handed back
     where it came from.
+
+    A word-level model (`words`, its tokens) trains on token ids the same way; `val_per_char(loss,
+    tokens)` turns its mean validation loss per token over the first `tokens` validation tokens
+    into nats per character (unknown words' spellings included, `training.setup`), so that
+    validation losses, the best model and the saved val_bpc are per character at both levels.
     """
     world = distributed.current()  # a single process unless torchrun started this one
     device = torch.device(cfg.device)
@@ -252,9 +260,13 @@ def train(
     def validate_and_keep(elapsed: float, train_loss: float | None) -> None:
         nonlocal best, saved
         report(Progress("validate", elapsed, budget, chars_seen, step, train_loss, None, best))
-        val = evaluate_loss(model, val_ids)
+        val = per_token = evaluate_loss(model, val_ids)
+        if val_per_char is not None:
+            val = val_per_char(per_token, val_ids.numel())
         if best is None or val < best:
             best = val
+            if val_per_char is not None:
+                summary.update(val_loss_token=round(per_token, 5))
             summary.update(
                 chars_seen=chars_seen, steps=step, val_loss=round(val, 5), val_bpc=round(val / LN2, 5),
                 seconds=round(prior_seconds + elapsed, 1), threads=torch.get_num_threads(),
@@ -263,7 +275,7 @@ def train(
             # where the completion engine starts reading inside a document: this model's mean state
             # over its training text (lm.model.mid_text_state)
             mid = mid_text_state(model, train_ids)
-            checkpoint.save(out_path, model, vocab, summary, memory=memory, mid_state=mid)  # float32, on the CPU
+            checkpoint.save(out_path, model, vocab, summary, memory=memory, mid_state=mid, words=words)  # float32, CPU
             if resume_path is not None:
                 checkpoint.save_resume(resume_path, opt, {
                     "chars_seen": chars_seen, "seconds": prior_seconds + elapsed, "step": step,

@@ -98,7 +98,7 @@ class TuiwriterApp(App[None]):
         Binding("ctrl+t", "train", "Train", id="train",
                 tooltip="Train a model on your files, in the background"),
         Binding("ctrl+g", "toggle_suggestions", "Suggestions", id="toggle_suggestions", show=False,
-                tooltip="Turn suggestions on or off"),
+                tooltip="Turn suggestions on or off (remembered across sessions)"),
         Binding("f1", "help", "Help", id="help", show=False,  # in the palette; the footer has no room at 100 columns
                 tooltip="Every key and what it does"),
     ]
@@ -126,6 +126,7 @@ class TuiwriterApp(App[None]):
         # Training in the background (none of this imports torch until a run starts).
         self.training = TrainingJob(threads=settings.train_threads, on_event=post_to_app(self))
         self.previous_model: str | None = None  # offered back after a run switches models
+        self._on_here: Path | None = None  # a file the person switched on despite suggestions_off
         self.painted_at: float | None = None
         self.model_ready_at: float | None = None
 
@@ -147,6 +148,7 @@ class TuiwriterApp(App[None]):
         self._apply_keymap()
         editor = self.editor
         self._set_language(self.document.path)
+        self._apply_file_rules(self.document.path)
         editor.temperature = self.settings.temperature
         editor.max_chars = self.settings.max_suggestion_chars
         editor.enabled = self.settings.suggestions
@@ -183,6 +185,15 @@ class TuiwriterApp(App[None]):
             editor.language = language  # reloads the document, which puts the cursor at (0, 0)
             editor.selection = selection  # a first save as notes.md keeps the cursor where it was
 
+    def _apply_file_rules(self, path: Path | None) -> None:
+        """No suggestions in a file config.toml's suggestions_off names (unless the person
+        switched this file on with the toggle key this session)."""
+        pattern = self.settings.off_pattern(path)
+        off = pattern if pattern and path != self._on_here else None
+        if off != self.editor.off_here:
+            self.editor.set_off_here(off)
+            self.status.state = self.editor.idle_state()
+
     # ----- the model ----------------------------------------------------------------------
     def load_model(self, spec: str, remember: bool = False) -> None:
         """Load `spec` in the background; suggestions switch to it when it is ready.
@@ -193,7 +204,7 @@ class TuiwriterApp(App[None]):
         self.status.model = spec
         if self.engine is None:
             self.editor.loading_model = True
-            self.status.state = "loading"
+            self.status.state = self.editor.idle_state()  # "loading", unless suggestions are off
         self._load_seq += 1
         threading.Thread(target=self._load_engine, args=(spec, remember, self._load_seq),
                          name="tuiwriter-load-model", daemon=True).start()
@@ -299,6 +310,9 @@ class TuiwriterApp(App[None]):
     def on_ghost_editor_state_changed(self, message: GhostEditor.StateChanged) -> None:
         self.status.state = message.state
 
+    def on_ghost_editor_cycle_changed(self, message: GhostEditor.CycleChanged) -> None:
+        self.status.cycle = (message.k, message.n) if message.n > 1 else None
+
     def on_text_area_changed(self, message: TextArea.Changed) -> None:
         """Mark the buffer unsaved. Compares with the saved text only while it is clean, and only
         when the length is the same (knowing the length costs nothing; joining 10 MB does)."""
@@ -326,9 +340,38 @@ class TuiwriterApp(App[None]):
         self._set_temperature(self.settings.temperature - TEMPERATURE_STEP)
 
     def action_toggle_suggestions(self) -> None:
-        enabled = not self.editor.enabled
+        """Ctrl+G: flip what the person sees. Everywhere (remembered in config.toml unless
+        remember_toggle = false), or, in a file suggestions_off names, this file for the session."""
+        editor, path = self.editor, self.document.path
+        pattern = self.settings.off_pattern(path)
+        if editor.suggesting and pattern:  # a file switched on this session: off again
+            self._on_here = None
+            self._apply_file_rules(path)
+            self.notify(f"suggestions off for {self.document.name} again ({pattern})", timeout=3)
+            return
+        if editor.suggesting or not editor.enabled:
+            self._set_suggestions(not editor.enabled)
+        if editor.enabled and editor.off_here:
+            self._on_here = path
+            self._apply_file_rules(path)
+            self.notify(f"suggestions on for {self.document.name} for this session (config.toml's "
+                        f"suggestions_off has {pattern})", timeout=5)
+            return
+        self.notify(f"suggestions {'on' if editor.enabled else 'off'}", timeout=2)
+
+    def _set_suggestions(self, enabled: bool) -> None:
+        """Suggestions on or off everywhere; kept in config.toml when remember_toggle is set."""
         self.editor.set_enabled(enabled)
-        self.notify(f"suggestions {'on' if enabled else 'off'}", timeout=2)
+        self.status.state = self.editor.idle_state()
+        self.settings.suggestions = enabled
+        if not self.settings.remember_toggle:
+            return
+        from tuiwriter import settings as settings_module
+
+        try:
+            settings_module.remember({"suggestions": enabled})
+        except OSError as exc:
+            self.notify(f"could not remember it: {exc}", severity="warning")
 
     def action_help(self) -> None:
         from tuiwriter.paths import config_path
@@ -420,6 +463,7 @@ class TuiwriterApp(App[None]):
         self.status.dirty = False
         self.status.file_name = self.document.name
         self._set_language(written)
+        self._apply_file_rules(written)
         self._disk_noted = None
         self.notify(f"saved {written}", timeout=2)
         if then is not None:
@@ -572,6 +616,7 @@ class TuiwriterApp(App[None]):
         self._saved_text = doc.text
         editor = self.editor
         self._set_language(doc.path)
+        self._apply_file_rules(doc.path)
         editor.load_text(doc.text)
         if cursor is None:
             editor.move_cursor(editor.document.end)
@@ -707,6 +752,8 @@ class TuiwriterApp(App[None]):
 
         yield SystemCommand("Accept suggestion", "Insert the whole ghost text", editor_action("accept"))
         yield SystemCommand("Accept word", "Insert the ghost text's next word", editor_action("accept_word"))
+        yield SystemCommand("Accept character", "Insert the ghost text's next character",
+                            editor_action("accept_char"))
         yield SystemCommand("Dismiss suggestion", "Hide the ghost text", editor_action("dismiss"))
         yield SystemCommand("Resample", "Draw another suggestion", editor_action("resample"))
         yield SystemCommand("Previous sample", "Go back to the previous suggestion",
@@ -715,7 +762,7 @@ class TuiwriterApp(App[None]):
                             self.action_temperature_up)
         yield SystemCommand("Temperature down", "Colder: the most likely characters",
                             self.action_temperature_down)
-        yield SystemCommand("Toggle suggestions", "Turn ghost text on or off",
+        yield SystemCommand("Toggle suggestions", "Turn ghost text on or off (remembered)",
                             self.action_toggle_suggestions)
         yield SystemCommand("Switch model…", "Pick the model suggestions come from",
                             self.action_switch_model)

@@ -53,7 +53,7 @@ class ModelsScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("", "name", "params", "val bpc", "trained on", "when")
+        table.add_columns("", "name", "level", "params", "val bpc", "trained on", "when")
         table.focus()
         self.reload()
 

@@ -171,6 +171,10 @@ class TrainScreen(Screen):
                     yield Label("size (new model)")
                     yield Select([(s, s) for s in names.SIZES], value=NEW_MODEL_SIZE, allow_blank=False,
                                  id="size", disabled=has_base)
+                with Vertical(classes="field", id="level-field"):
+                    yield Label("predicts")
+                    yield Select([("characters", "char"), ("words", "word")], value="char", allow_blank=False,
+                                 id="level", disabled=has_base)
                 with Vertical(classes="field", id="name-field"):
                     yield Label("save as")
                     yield Input(placeholder="model name", id="name")
@@ -293,6 +297,7 @@ class TrainScreen(Screen):
     @on(RadioSet.Changed, "#mode")
     def _mode_changed(self) -> None:
         self.query_one("#size", Select).disabled = self._fine_tune()
+        self.query_one("#level", Select).disabled = self._fine_tune()  # a fine-tune keeps its level
 
     def _fine_tune(self) -> bool:
         finetune = self.query_one("#mode-finetune", RadioButton)
@@ -312,10 +317,12 @@ class TrainScreen(Screen):
             self._error("the time budget must be a number of minutes")
             return
         size = self.query_one("#size", Select).value
+        level = self.query_one("#level", Select).value
         request = TrainRequest(
             paths=list(self.paths), name=self.query_one("#name", Input).value.strip(), minutes=minutes,
             base=self.active_model if self._fine_tune() else None,
             size=str(size) if isinstance(size, str) else NEW_MODEL_SIZE,
+            level=str(level) if isinstance(level, str) else None,
             active_model=self.active_model,
             corpus=self._corpus if self._corpus_paths == self.paths else None,
         )

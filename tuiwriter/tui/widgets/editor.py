@@ -84,12 +84,17 @@ class GhostEditor(TextArea):
                 tooltip="Accept the whole suggestion (indents when there is none)"),
         Binding("ctrl+right", "accept_word", "Word", id="accept_word", priority=True,
                 tooltip="Accept the suggestion's next word"),
+        # alt+right: TextArea binds no alt+arrow, and the app's alt+up/down are its other
+        # suggestion keys; the smallest step next to ctrl+right's word (ctrl+l, the usual free
+        # alternative, is "redraw" to terminal users, and shift+right selects).
+        Binding("alt+right", "accept_char", "Char", id="accept_char", show=False,
+                tooltip="Accept one character of the suggestion"),
         Binding("escape", "dismiss", "Dismiss", id="dismiss", priority=True,
                 tooltip="Dismiss the suggestion"),
         Binding("ctrl+n", "resample", "Resample", id="resample",
                 tooltip="Draw another suggestion at the current temperature"),
         Binding("ctrl+b", "previous_sample", "Previous", id="previous_sample", show=False,
-                tooltip="Go back to the previous suggestion"),
+                tooltip="Go back to the previous suggestion (the same text again)"),
         Binding("ctrl+home", "document_start", "Start", show=False),
         Binding("ctrl+end", "document_end", "End", show=False),
     ]
@@ -100,6 +105,14 @@ class GhostEditor(TextArea):
         def __init__(self, state: str) -> None:
             super().__init__()
             self.state = state
+
+    class CycleChanged(Message):
+        """Cycling samples: the `k`-th of the `n` drawn at this position (n=1: not cycling)."""
+
+        def __init__(self, k: int, n: int) -> None:
+            super().__init__()
+            self.k = k
+            self.n = n
 
     class Chunk(Message, bubble=False):
         """Characters streamed by the worker for request `generation` (`done`: no more)."""
@@ -127,6 +140,7 @@ class GhostEditor(TextArea):
             self._set_document(text, self.language)
         self.engine: Engine | None = None
         self.enabled = True
+        self.off_here: str | None = None  # the config pattern that turns this file's suggestions off
         self.loading_model = True
         self.temperature = 0.0
         self.max_chars = 40
@@ -137,6 +151,8 @@ class GhostEditor(TextArea):
         self._consumed = 0  # how many of them the person has typed or accepted since
         self._done = True
         self._sample = 0
+        self._drawn = 1  # samples drawn at this position so far (the first, and each resample)
+        self._cycle = (1, 1)  # (k, n) last told to the app
         self._in_edit = False
         self._kick_pending = False
         self._state = ""
@@ -161,6 +177,11 @@ class GhostEditor(TextArea):
     @property
     def sample(self) -> int:
         return self._sample
+
+    @property
+    def cycle(self) -> tuple[int, int]:
+        """(k, n): the sample shown is the k-th of the n drawn at this position (1-based)."""
+        return self._sample + 1, self._drawn
 
     @property
     def cursor_offset(self) -> int:
@@ -268,6 +289,16 @@ class GhostEditor(TextArea):
         self.enabled = enabled
         self._invalidate()
 
+    def set_off_here(self, pattern: str | None) -> None:
+        """No suggestions in this file (`pattern` from config.toml's suggestions_off), or again."""
+        self.off_here = pattern
+        self._invalidate()
+
+    @property
+    def suggesting(self) -> bool:
+        """Suggestions are on here: switched on, and not off for this file."""
+        return self.enabled and not self.off_here
+
     def set_temperature(self, temperature: float) -> None:
         self.temperature = temperature
         self._invalidate(keep_sample=True)
@@ -310,6 +341,13 @@ class GhostEditor(TextArea):
         if word:
             self.insert(word)
 
+    def action_accept_char(self) -> None:
+        """Alt+Right: take one character of the suggestion; with none, move right a character."""
+        if not self.ghost or not self.selection.is_empty:
+            self.action_cursor_right()
+            return
+        self.insert(self.ghost[0])  # typed through the ghost: the rest stays shown
+
     def action_dismiss(self) -> None:
         """Esc: hide the ghost until the text or cursor changes; or drop a selection."""
         if self.ghost or not self._done:
@@ -318,8 +356,10 @@ class GhostEditor(TextArea):
             self.selection = Selection.cursor(self.selection.end)
 
     def action_resample(self) -> None:
-        """Ctrl+N: draw another suggestion at the current temperature."""
+        """Ctrl+N: draw another suggestion at the current temperature (the next one drawn here,
+        or, after going back, the next of those already drawn)."""
         self._sample += 1
+        self._drawn = max(self._drawn, self._sample + 1)
         self._invalidate(keep_sample=True)
 
     def action_previous_sample(self) -> None:
@@ -371,6 +411,8 @@ class GhostEditor(TextArea):
         """The state to show when no suggestion is on its way."""
         if not self.enabled:
             return "off"
+        if self.off_here:
+            return "off here"
         if self.engine is None:
             return "loading" if self.loading_model else "no model"
         return "on"
@@ -400,6 +442,10 @@ class GhostEditor(TextArea):
         self._clear_ghost()
         if not keep_sample:
             self._sample = 0
+            self._drawn = 1
+        if self.cycle != self._cycle:
+            self._cycle = self.cycle
+            self.post_message(self.CycleChanged(*self._cycle))
         if not self._kick_pending:
             self._kick_pending = True
             self.call_next(self._kick)
@@ -421,7 +467,7 @@ class GhostEditor(TextArea):
         return True
 
     def _wants_suggestion(self) -> bool:
-        if not (self.enabled and self.engine is not None and self.selection.is_empty):
+        if not (self.suggesting and self.engine is not None and self.selection.is_empty):
             return False
         row, col = self.cursor_location
         return not self.document.get_line(row)[col:].strip()
@@ -489,7 +535,7 @@ class GhostEditor(TextArea):
             if self._consumed:
                 self._invalidate()  # typed through a finished ghost: ask for the next one
                 return
-            self._set_state("none" if self.enabled else "off")
+            self._set_state("none" if self.suggesting else self.idle_state())
             self._prepare_when_idle()
             return
         self._show()

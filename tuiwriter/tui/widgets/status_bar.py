@@ -1,5 +1,6 @@
 """The one-line status bar: file, dirty mark and read-only on the left; model, temperature, suggestion state
-and (while a run is active) training progress on the right.
+(with `sample k/n` while the person cycles resamples) and (while a run is active) training progress
+on the right.
 
 Every field is a reactive the app sets; the bar only draws them, so the training screen can write
 `training` without knowing anything else about the app.
@@ -14,6 +15,7 @@ from textual.widget import Widget
 STATE_LABELS = {
     "on": "suggestions on",
     "off": "suggestions off",
+    "off here": "suggestions off for this file",
     "thinking": "thinking…",
     "none": "no suggestion",
     "loading": "loading model…",
@@ -39,6 +41,8 @@ class StatusBar(Widget):
     model: reactive[str] = reactive("")
     temperature: reactive[float] = reactive(0.0)
     state: reactive[str] = reactive("loading")
+    cycle: reactive[tuple[int, int] | None] = reactive(None)
+    """(k, n) while cycling samples: the k-th of the n drawn so far at this position."""
     training: reactive[str] = reactive("")
     """Compact training progress ("training 42% · eta 1:10"), empty when no run is active."""
 
@@ -53,9 +57,11 @@ class StatusBar(Widget):
             f"T {self.temperature:.1f}",
             STATE_LABELS.get(self.state, self.state),
         ]
+        if self.cycle and self.state in ("on", "thinking", "none"):
+            parts.append("sample {}/{}".format(*self.cycle))
         if self.training:
             parts.insert(0, self.training)
-        right = Text(" · ".join(parts), style="dim" if self.state == "off" else "")
+        right = Text(" · ".join(parts), style="dim" if self.state.startswith("off") else "")
         width = self.content_region.width or (left.cell_len + right.cell_len + 2)
         gap = max(2, width - left.cell_len - right.cell_len)
         line = left + Text(" " * gap) + right
