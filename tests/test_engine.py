@@ -138,7 +138,7 @@ def test_typing_with_no_idle_time_catches_up_at_block_boundaries(ck):
     """Keys with no idle time between them: one step a key inside a block, and the chain that
     becomes active catches up when the cursor crosses into the next block (never
     more in all than stepping every chain on each key did)."""
-    engine, counter = make(ck)
+    engine, counter = make(ck, adapt=False, dynamic=False)  # model steps alone, no learning
     text = DOC[:60]
     engine.prepare(text)
     costs = []
