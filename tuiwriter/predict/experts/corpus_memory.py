@@ -5,8 +5,11 @@ and phrase in them; a Kneser-Ney n-gram remembers those exactly. So a fine-tuned
 text it was trained on (beside its checkpoint, see `checkpoint.Memory`), and the engine mixes a
 third opinion into every prediction: the longest ending of the text before the cursor (MIN_MATCH
 to MAX_MATCH characters) that occurs in that text, and the characters that followed it there,
-counted. The more often the match occurred (and the longer it is), the more the counts are
-trusted (`trust`): p = (1 - trust) * p + trust * counts / total.
+counted, and the same for its shorter endings of ORDERS characters (`orders`). The mixer
+(`predict.mixer`) gets the longest match's counts, a short ending's, and a PPM blend of all of
+them, and learns how far to trust each per match length and count. (`opinion` and `trust`: the
+fixed linear mixture used before, p = (1 - trust) * p + trust * counts / total, kept for its fit
+and the memory benchmarks.)
 
 Search: a suffix array over the UTF-8 bytes of the remembered text (folded as the vocabulary
 folds), built once per training run with libdivsufsort (`pydivsufsort`; 5 bytes per byte of text)

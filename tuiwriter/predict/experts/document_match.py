@@ -1,18 +1,18 @@
 """Document match: what followed the last time the document said what it says now.
 
 A small LSTM forgets a name or an identifier it met a page ago; a person's document repeats
-them. So the engine mixes a second opinion into every prediction: find the earlier place in the
-document whose text before it matches the text before the cursor for the most characters (at
-least MIN_MATCH), and predict the character that came next there. The longer the match, the more
-it is trusted (`trust`): p = (1 - trust) * p_model + trust * [c == copied]. Only text before the
-cursor is searched, so a prediction depends on the text before the cursor and nothing else, as
-the model's own does; `tuiwriter eval` measures bpc and suggestions with the mixture, exactly as
-the editor shows them.
+them. So the engine mixes a second opinion into every prediction: the earlier places in the
+document whose text before them matches the text before the cursor (at least MIN_MATCH
+characters; the CANDIDATES most recent), and the characters that came next there. The mixer
+(`predict.mixer`) gets two count distributions, what followed the longest matches and what
+followed every candidate, and learns how far to trust them per length of the longest match. Only
+text before the cursor is searched, so a prediction depends on the text before the cursor and
+nothing else, as the model's own does.
 
-The trust per match length was fitted once, by maximum likelihood, with the default model on text
-it never trained on and that is not among the dev texts (the first 30,000 characters of Tiny
-Shakespeare's first 90 % and of *Tom Sawyer*):
-`python -m tuiwriter.bench --fit-trust default train90.txt pg74_twain_tom_sawyer.txt --chars 30000`.
+`opinion` and `trust` are the linear mixture used before the mixer (p = (1 - trust) * p_model +
+trust * [c == copied], the trust per match length fitted by maximum likelihood:
+`python -m tuiwriter.bench --fit-trust default train90.txt pg74_twain_tom_sawyer.txt --chars 30000`),
+kept for that fit and the memory benchmarks.
 """
 
 from __future__ import annotations
