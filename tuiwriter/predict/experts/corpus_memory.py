@@ -51,6 +51,7 @@ MIN_MATCH = 3
 MAX_MATCH = 32
 MAX_COUNTED = 2048  # a match found more often is counted on an even sample of its places
 RECENT = 64  # answers kept for contexts asked again
+SHORT_KEPT = 8192  # counts kept for short endings (`orders`; 0.5 KB each)
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
 SHORT_ORDER = 4  # the short ending given to the mixer: at most this many characters
@@ -201,6 +202,7 @@ class CorpusMemory:
         self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
         self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int]] = OrderedDict()
         self._orders: OrderedDict[str, list[tuple[int, torch.Tensor]]] = OrderedDict()
+        self._short: OrderedDict[bytes, torch.Tensor | None] = OrderedDict()  # counts after short endings
         points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
@@ -321,8 +323,12 @@ class CorpusMemory:
             longest = found[1]
             for k in [k for k in ORDERS if k < longest]:
                 pattern = utf8(context[-k:])
-                a, b = self._find(pattern) if len(pattern) >= 3 else self._range(pattern)
-                counts = self._counts(a, b, len(pattern))
+                counts = self._short.get(pattern, False)
+                if counts is False:  # short endings recur all the time: their counts are kept
+                    a, b = self._find(pattern) if len(pattern) >= 3 else self._range(pattern)
+                    counts = self._short[pattern] = self._counts(a, b, len(pattern))
+                    if len(self._short) > SHORT_KEPT:
+                        self._short.popitem(last=False)
                 if counts is not None:
                     answer.append((k, counts))
             a, b = self._find(utf8(context[-longest:]))
