@@ -70,6 +70,7 @@ def test_it_knows_english_from_noise(engine):
 
 def test_it_completes_a_name_the_document_introduced(engine):
     # a made-up name: the model alone cannot know it, the document match can
+    engine = engine.sibling()  # a new document: nothing learnt from the other tests' text
     text = ("The letter was signed by Mr. Tobias Quarrendell, the lawyer. Nobody in the village "
             "had ever met him. When the carriage stopped at the inn, Mr. Tobias Quarr")
     assert suggestion(engine, text).startswith("endell")

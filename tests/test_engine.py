@@ -12,6 +12,7 @@ from secret_notes import make_secret_notes
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.checkpoint import CheckpointError
 from tuiwriter.predict.engine import Engine
+from tuiwriter.predict.mixer import Adaptation
 from tuiwriter.predict.experts.corpus_memory import remembered_from
 from tuiwriter.predict.policy import SuggestConfig, consume, next_word
 from tuiwriter.predict.predictor import FusedRNN, PState
@@ -53,6 +54,14 @@ def make(ck, interval: int = 16, **config) -> tuple[Engine, CountingPredictor]:
     return engine, counter
 
 
+def like(engine: Engine, ck, config: SuggestConfig | None = None, **options) -> Engine:
+    """A fresh engine with what `engine` has learnt so far (the engine's learning rule: a
+    prediction is a function of the text before the cursor and the adaptation)."""
+    fresh = Engine(ck, config, **options)
+    fresh.adopt(engine.adaptation)
+    return fresh
+
+
 def chain_start(cursor: int) -> int:
     return BLOCK * (max(0, cursor - WINDOW) // BLOCK)
 
@@ -88,7 +97,7 @@ def test_state_follows_the_window_rule_after_edits(ck):
     for cursor in (0, 5, 34, 90, 131, len(edited)):
         got = engine.next_char_log_probs(edited, cursor)
         # the document match after the edits is the one a fresh engine finds
-        fresh = Engine(ck, SuggestConfig(), window=WINDOW, block=BLOCK)
+        fresh = like(engine, ck, SuggestConfig(), window=WINDOW, block=BLOCK)
         assert torch.equal(got, fresh.next_char_log_probs(edited[:cursor], cursor)), cursor
         model_only = engine.predictor.log_probs(engine._state_at(edited, cursor, None))
         assert torch.allclose(model_only, window_pass(ck, edited, cursor), atol=1e-5), cursor
@@ -116,6 +125,7 @@ def test_typing_one_character_costs_one_step_when_the_editor_was_idle_between_ke
     engine, counter = make(ck)
     text = DOC[:60]
     engine.prepare(text)  # what the editor does when idle after a jump (here: opening at char 60)
+    engine.next_char_log_probs(text, len(text))  # the first request learns the short text before it
     for ch in "zqx" * 8:  # characters the model does not predict, across block boundaries
         text += ch
         before = counter.steps
@@ -128,7 +138,7 @@ def test_typing_with_no_idle_time_catches_up_at_block_boundaries(ck):
     """Keys with no idle time between them: one step a key inside a block, and the chain that
     becomes active catches up when the cursor crosses into the next block (never
     more in all than stepping every chain on each key did)."""
-    engine, counter = make(ck)
+    engine, counter = make(ck, adapt=False, dynamic=False)  # model steps alone, no learning
     text = DOC[:60]
     engine.prepare(text)
     costs = []
@@ -158,7 +168,8 @@ def test_backspace_and_jump_back_reread_less_than_one_interval(ck):
 
 
 def test_edit_forgets_only_states_after_it(ck):
-    engine, counter = make(ck, interval=8)
+    # learning off: after an edit it would learn again the text from the edit to the cursor
+    engine, counter = make(ck, interval=8, adapt=False, dynamic=False)
     for cursor in range(1, len(DOC) + 1):
         engine.next_char_log_probs(DOC[:cursor], cursor)
     edited = DOC[:150] + "!" + DOC[150:]
@@ -191,8 +202,8 @@ def test_huge_documents_keep_a_bounded_number_of_checkpoints(ck):
     cache = engine._cache
     assert len(cache.checkpoints) <= 10
     assert cache.interval > 4
-    fresh = Engine(ck)
-    assert torch.equal(engine.next_char_log_probs(DOC, 190), fresh.next_char_log_probs(DOC, 190))
+    got = engine.next_char_log_probs(DOC, 190)
+    assert torch.equal(got, like(engine, ck).next_char_log_probs(DOC, 190))
 
 
 # -- suggestion policy ---------------------------------------------------------------------
@@ -208,8 +219,10 @@ def test_suggestion_is_deterministic_and_independent_of_history(ck):
     text = "She opened the window and the"
     for cursor in (3, 20, len(text), 10):
         suggestion(a, DOC + text, len(DOC) + cursor)
-    assert suggestion(a, DOC + text) == suggestion(b, DOC + text)
-    assert suggestion(a, DOC + text) == suggestion(a, DOC + text)
+    got = suggestion(a, DOC + text)
+    b.adopt(a.adaptation)
+    assert got == suggestion(b, DOC + text)
+    assert suggestion(a, DOC + text) == got
 
 
 def test_suggestion_respects_the_length_cap_and_never_holds_a_newline(ck):
@@ -242,6 +255,8 @@ class ScriptPredictor:
 def scripted(ck, script: str, **config) -> Engine:
     config.setdefault("min_confidence", 0.0)
     config.setdefault("word_confidence", 0.0)
+    for switch in ("document_match", "adapt", "dynamic"):  # the script's probabilities, unmixed
+        config.setdefault(switch, False)
     return Engine(ck, SuggestConfig(**config), predictor=ScriptPredictor(ck.vocab, script))
 
 
@@ -445,8 +460,9 @@ def test_any_edit_history_gives_the_from_scratch_suggestion(ck, start, history, 
                 pass
         else:
             "".join(engine.suggest(text, cursor))
-    fresh = Engine(ck, SuggestConfig(**config))
-    assert "".join(engine.suggest(text, cursor, sample=sample)) == "".join(fresh.suggest(text, cursor, sample=sample))
+    got = "".join(engine.suggest(text, cursor, sample=sample))
+    fresh = like(engine, ck, SuggestConfig(**config))  # what it learnt from the history, nothing else
+    assert got == "".join(fresh.suggest(text, cursor, sample=sample))
     assert torch.equal(engine.next_char_log_probs(text, cursor), fresh.next_char_log_probs(text, cursor))
 
 
@@ -466,7 +482,7 @@ def test_no_character_is_delivered_for_a_stale_position(ck, start, history, take
         mine = version["now"]
         stream = engine.suggest(text, cursor, cancelled=lambda mine=mine: version["now"] != mine)
         got = [ch for _, ch in zip(range(n), stream)]
-        assert "".join(got) == "".join(Engine(ck, SuggestConfig(min_confidence=0.0, max_chars=12))
+        assert "".join(got) == "".join(like(engine, ck, SuggestConfig(min_confidence=0.0, max_chars=12))
                                         .suggest(text, cursor))[: len(got)]
         open_streams.append(stream)
         text, cursor = apply(edit, text, cursor, undo, engine)
@@ -487,6 +503,11 @@ def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck, tmp_path):
     ck.memory = remembered_from([raw], ck.vocab)
     guarded = Engine(ck, SuggestConfig(min_confidence=0.0))
     unguarded = Engine(ck, SuggestConfig(min_confidence=0.0, secret_guard=False))
+    # a mixer that has learnt to copy what the memory and the document hold (the worst case)
+    copying = Adaptation(torch.tensor([[0.0, 2.0, 0.0, 0.0, 2.0, 0.0]]).repeat(guarded.adaptation.weights.shape[0], 1))
+    for engine in (guarded, unguarded):
+        engine.config.adapt = engine.config.dynamic = False
+        engine.adopt(copying)
     leaked_without_guard = 0
     for name in ("aws_access_key_id", "aws_secret_access_key", "github_token", "password", "env_password",
                  "pem_private_key", "id_rsa"):

@@ -79,6 +79,8 @@ def test_errors_are_one_line(capsys, tiny_checkpoint, tmp_path):
 
 
 def scripted_tally(ck, script: str, text: str, **config) -> Tally:
+    for switch in ("document_match", "adapt", "dynamic"):  # the script's probabilities, unmixed
+        config.setdefault(switch, False)
     engine = Engine(ck, SuggestConfig(**config), predictor=ScriptPredictor(ck.vocab, script))
     tally = Tally()
     simulate(engine, text, tally)

@@ -144,9 +144,10 @@ async def lsp(server_dirs) -> LanguageClient:
     await client.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def engine(tiny_checkpoint) -> Engine:
-    """The editor's engine on the same checkpoint, in this process."""
+    """The editor's engine on the same checkpoint, in this process: one per test, as the server
+    has one per document (each learns from what is typed in it)."""
     return Engine.load(str(tiny_checkpoint))
 
 
@@ -214,14 +215,15 @@ async def test_two_documents_keep_their_own_text_and_state(lsp, engine):
     text_a, text_b = "The cat sat on the ", "A writer writes every "
     open_doc(lsp, a, text_a)
     open_doc(lsp, b, text_b)
+    engine_a, engine_b = engine.sibling(), engine.sibling()  # one each, as the server keeps
     for round_ in range(3):
-        assert await suggest(lsp, a, 0, len(text_a)) == expected(engine, text_a, len(text_a))
-        assert await suggest(lsp, b, 0, len(text_b)) == expected(engine, text_b, len(text_b))
+        assert await suggest(lsp, a, 0, len(text_a)) == expected(engine_a, text_a, len(text_a))
+        assert await suggest(lsp, b, 0, len(text_b)) == expected(engine_b, text_b, len(text_b))
         insert(lsp, a, round_ + 2, 0, len(text_a), "x")
         text_a += "x"
     lsp.text_document_did_close(t.DidCloseTextDocumentParams(t.TextDocumentIdentifier(a)))
     assert await suggest(lsp, a, 0, len(text_a)) == []  # closed: unknown now
-    assert await suggest(lsp, b, 0, len(text_b)) == expected(engine, text_b, len(text_b))
+    assert await suggest(lsp, b, 0, len(text_b)) == expected(engine_b, text_b, len(text_b))
 
 
 @module_loop

@@ -9,6 +9,9 @@ from pathlib import Path
 import torch
 
 from tuiwriter.bench.fit import fit_memory, fit_trust, long_document, tune, window_sweep
+from tuiwriter.bench.email import thread
+from tuiwriter.bench.ppmd import compare
+from tuiwriter.bench.mixfit import fit_mixer, mixer_bpc
 from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates, memory_texts
 from tuiwriter.bench.speed import engine_latency, step_costs
 from tuiwriter.lm.model import SIZES
@@ -50,9 +53,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
     parser.add_argument("--no-document-match", action="store_true",
                         help="with --tune: the LSTM alone, without the document match")
+    parser.add_argument("--fit-mixer", nargs=2, metavar=("BOOKS", "SHAKESPEARE90"),
+                        help="fit the mixer's starting weights (prints mixer_init.FIT), --chars per text")
+    parser.add_argument("--mixer-bpc", nargs=2, metavar=("MODEL", "FILE"),
+                        help="bits/char of the mixer replayed on the first --chars characters of FILE, per --ablate row")
+    parser.add_argument("--ablate", nargs="+", default=["lstm", "model", "+memory", "+document", "+learning", "+dynamic"])
+    parser.add_argument("--ppmd", nargs=4, action="append", metavar=("MODEL", "TRAIN", "TEXT", "CHARS"),
+                        help="tuiwriter eval beside PPMd-16 given TRAIN as context, on TEXT's first CHARS (repeatable)")
+    parser.add_argument("--email-thread", metavar="PATH", help="write the synthetic e-mail thread (latency text) to PATH")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.email_thread:
+        Path(args.email_thread).write_text(thread(), encoding="utf-8")
+        return 0
+    if args.ppmd:
+        compare(args.ppmd)
+        return 0
+    if args.fit_mixer:
+        fit_mixer(args.fit_mixer[0], args.fit_mixer[1], args.chars)
+        return 0
+    if args.mixer_bpc:
+        mixer_bpc(args.mixer_bpc[0], args.mixer_bpc[1], args.chars, args.ablate)
+        return 0
     if args.fit_trust:
         if len(args.fit_trust) < 2:
             parser.error("--fit-trust needs a model and at least one file")

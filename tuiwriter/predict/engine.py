@@ -2,8 +2,24 @@
 
 It ties the pieces of `predict` together: the model's next-character distribution
 (`predictor`), states for the document read incrementally (`state_cache`), experts whose
-opinions are mixed in (`experts`: the document match and the corpus memory), and the suggestion
-policy that turns distributions into words (`policy`).
+opinions are mixed in (`experts`: the corpus memory and the document match) by an online mixer
+that learns as the person writes (`mixer`), and the suggestion policy that turns distributions
+into words (`policy`).
+
+Learning (the rule that keeps "cached state == fresh computation" true). A prediction is a pure
+function of the text before the cursor and the engine's `Adaptation` (mixer weights, the output
+layer's correction, and `learnt`, the position the document has been learnt from up to). The
+adaptation changes only at the start of a request (`suggest`, `next_char_log_probs`),
+and only by learning from text the person wrote at the end of what was learnt (`prepare`, the idle
+read-ahead, never learns): when the text
+before `learnt` is unchanged and the cursor is past it by at most LEARN_SPAN characters (typing,
+accepting a suggestion, a short paste), each character from `learnt` to the cursor is learnt, in
+order, from the prediction the engine made (or would make) for it there. Otherwise nothing is
+learnt: a cursor before `learnt` (a jump back, a peek) leaves it, an edit before it moves it back
+to the edit, a cursor further on (opening a document, a long paste, a jump ahead) moves it to the
+cursor. A suggestion is decoded with the adaptation its request started with. So an engine and a
+fresh one given the same adaptation (`adaptation`, `adopt`) and text agree exactly, and
+`tuiwriter eval`'s simulated writer trains the mixer exactly as the editor does.
 
 Decoding memoises its steps on the states (`PState.next`): text typed or accepted along a shown
 suggestion, and going back to an earlier sample, cost no model step.
@@ -24,6 +40,8 @@ from tuiwriter.predict.doc_text import TextSnapshot
 from tuiwriter.predict.experts import Expert
 from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
+from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, char_class, learn_head, learn_mixer, mix
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
@@ -32,6 +50,7 @@ from tuiwriter.text.secrets import find_secrets
 
 Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
 SECRET_CONTEXT = 512  # characters before the cursor the secret guard looks at with a suggestion
+LEARN_SPAN = 64  # the most characters past `learnt` a request learns from (see "Learning")
 
 
 class Engine:
@@ -49,12 +68,16 @@ class Engine:
                                    block=block, mid_start=mid_start(self.predictor, ckpt.mid_state))
         self._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         self._newline = self.vocab.id_of("\n")
-        # (the SuggestConfig switch that turns it on, the expert), in the order they are mixed in
+        # (the SuggestConfig switch that turns it on, the expert), in the mixer's order
         self.experts: list[tuple[str, Expert]] = []
         if ckpt.memory is not None:
             self.experts.append(("corpus_memory", CorpusMemoryExpert.remembering(ckpt.memory, self.vocab)))
         self.experts.append(("document_match", DocumentMatchExpert(self.vocab)))
         self._cache.followers = [expert for _, expert in self.experts]
+        self._slots = [(switch, dict(self.experts).get(switch), width, contexts)
+                       for switch, width, contexts in MIXER_SLOTS]
+        self.adaptation = Adaptation(initial_weights())
+        self._memo: tuple | None = None  # the last `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
 
     def sibling(self) -> "Engine":
         """An engine for one more document (the language server keeps one per open file): the same
@@ -64,7 +87,15 @@ class Engine:
         other._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         other.experts = [(switch, expert.for_another_document()) for switch, expert in self.experts]
         other._cache.followers = [expert for _, expert in other.experts]
+        other._slots = [(switch, dict(other.experts).get(switch), width, contexts)
+                        for switch, width, contexts in MIXER_SLOTS]
+        other.adaptation = Adaptation(initial_weights())
+        other._memo = None
         return other
+
+    def adopt(self, adaptation: Adaptation) -> None:
+        """Take another engine's adaptation (a snapshot: neither changes the other's)."""
+        self.adaptation = adaptation
 
     @classmethod
     def load(cls, spec: str, config: SuggestConfig | None = None, **options: object) -> "Engine":
@@ -76,18 +107,52 @@ class Engine:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _state_at(self, text: Text, cursor: int, cancelled: Cancelled | None) -> PState | None:
+    def _state_at(self, text: Text, cursor: int, cancelled: Cancelled | None, learn: bool = True) -> PState | None:
         if not 0 <= cursor <= len(text):
             raise ValueError(f"cursor {cursor} outside the text (length {len(text)})")
-        self._cache.match(text)
+        if cancelled is not None and cancelled():
+            return None  # stale: neither the cache nor the adaptation goes back to its text
+        changed = self._cache.match(text)
+        if changed is not None and changed < self.adaptation.learnt:  # an edit before it: back to the edit
+            self.adaptation = dataclasses.replace(self.adaptation, learnt=changed)
+        if learn:
+            self._learn(text, cursor, cancelled)
         return self._cache.read(text, cursor, cancelled)
+
+    def _learn(self, text: Text, cursor: int, cancelled: Cancelled | None) -> None:
+        """The adaptation after the text the person wrote since the last request ("Learning")."""
+        a = self.adaptation
+        learnt = a.learnt
+        if not (self.config.adapt or self.config.dynamic) or cursor <= learnt:
+            return
+        if cursor - learnt > LEARN_SPAN:  # not written here: opened, pasted, or a jump ahead
+            self.adaptation = dataclasses.replace(a, learnt=cursor)
+            return
+        ids = self.vocab.encode(text[learnt:cursor])
+        for p, x in zip(range(learnt, cursor), ids):
+            state = self._cache.read(text, p, cancelled)
+            if state is None:
+                break
+            memo = self._memo
+            if memo is not None and memo[0] == p and memo[1] is state and memo[2] is a and memo[3] == self._switches():
+                logp, inputs, context, model = memo[4]  # what the last request predicted there
+            else:
+                logp, inputs, context, model = self._mixture(state, p, "", a)
+            weights, head_b, head_w = a.weights, a.head_b, a.head_w
+            if self.config.adapt and len(inputs) > 1:
+                weights = learn_mixer(a.weights, inputs, context, logp, x)
+            if self.config.dynamic:
+                head_b, head_w = learn_head(a, model, state.h[-1], x)
+            a = Adaptation(weights, head_w, head_b, p + 1)
+        self.adaptation = a
 
     def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
         """Optional warm-up while the editor is idle: read and index the text before `cursor`
         (default: the end) and give the cursor's frontier every chain typing will need, so the
-        next keys cost one step each. Safe to skip; cancelling keeps what was done."""
+        next keys cost one step each. Safe to skip; cancelling keeps what was done. Learns nothing
+        (the text it reads ahead was not written at the cursor)."""
         cursor = len(text) if cursor is None else cursor
-        if self._state_at(text, cursor, cancelled) is not None:
+        if self._state_at(text, cursor, cancelled, learn=False) is not None:
             self._cache.complete(cursor, cancelled)
 
     def next_char_log_probs(self, text: Text, cursor: int) -> torch.Tensor:
@@ -95,22 +160,38 @@ class Engine:
         window rule gives there, exactly as for suggestions (used by `tuiwriter eval`)."""
         state = self._state_at(text, cursor, None)
         assert state is not None
-        return self._log_probs(state, cursor, "")
+        return self._mixture(state, cursor, "", self.adaptation)[0]
 
-    def _log_probs(self, state: PState, cursor: int, extra: str) -> torch.Tensor:
-        """The model's prediction after text[:cursor] + extra, mixed with each expert's opinion
-        in turn: p = (1 - trust) * p + trust * opinion (log-probabilities unchanged when no
-        expert has one)."""
-        logp = self.predictor.log_probs(state)
-        p: torch.Tensor | None = None
-        for switch, expert in self.experts:
-            if not getattr(self.config, switch):
-                continue
-            opinion = expert.opinion(self._cache.doc, cursor, extra)
-            if opinion is not None:
-                p = (logp.exp() if p is None else p) * (1.0 - opinion.trust) + opinion.mass * (
-                    opinion.trust / opinion.total)
-        return logp if p is None else p.clamp_min(1e-12).log()
+    def _mixture(self, state: PState, cursor: int, extra: str,
+                 adaptation: Adaptation) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor]:
+        """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
+        [n, vocab], its weight rows, the model's own log-probs with the adapted output layer). An
+        expert that is off, absent or without an opinion has the model's log-probs stand in."""
+        model = self.predictor.log_probs(state)
+        if self.config.dynamic:
+            model = adapted_log_probs(model, state.h[-1], adaptation)
+        if not any(expert is not None and getattr(self.config, switch) for switch, expert, _, _ in self._slots):
+            return model, model[None], (0,), model  # nothing to mix: the model alone
+        probs: torch.Tensor | None = None
+        rows = [model]
+        context = 0
+        for switch, expert, width, contexts in self._slots:
+            got = None
+            if expert is not None and getattr(self.config, switch):
+                probs = model.exp() if probs is None else probs
+                got = expert.inputs(self._cache.doc, cursor, extra, probs)
+            rows.extend(got.logps if got is not None else [model] * width)
+            context = context * contexts + (got.context if got is not None else 0)
+        inputs = torch.stack(rows)
+        before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]
+        weight_rows = (context, CONTEXTS + char_class(before))
+        result = mix(adaptation.weights, inputs, weight_rows), inputs, weight_rows, model
+        if not extra:  # learning at this position next reuses it (same state, same adaptation)
+            self._memo = (cursor, state, adaptation, self._switches(), result)
+        return result
+
+    def _switches(self) -> tuple[bool, ...]:
+        return self.config.corpus_memory, self.config.document_match, self.config.dynamic
 
     # -- suggesting ------------------------------------------------------------------------
 
@@ -130,7 +211,8 @@ class Engine:
 
     def _decode(self, state: PState, cursor: int, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
         guard = self._secret_guard(cursor) if self.config.secret_guard else None
-        return decode(state, self._advance, lambda s, decoded: self._log_probs(s, cursor, decoded),
+        adaptation = self.adaptation  # the request's snapshot
+        return decode(state, self._advance, lambda s, decoded: self._mixture(s, cursor, decoded, adaptation)[0],
                       self.vocab.chars, self._newline, self.config, sample, cancelled, guard)
 
     def _secret_guard(self, cursor: int) -> Callable[[str], bool]:
@@ -152,6 +234,12 @@ class Engine:
         if nxt is None:
             nxt = state.next[cid] = self.predictor.step(state, cid)
         return nxt
+
+
+# The mixer's inputs after the model's: (SuggestConfig switch, inputs, contexts) per expert, in
+# this order whether or not the model has that expert (the weights' layout, `mixer_init`).
+MIXER_SLOTS = (("corpus_memory", CorpusMemoryExpert.width, CorpusMemoryExpert.contexts),
+               ("document_match", DocumentMatchExpert.width, DocumentMatchExpert.contexts))
 
 
 def _display_name(spec: str, path: Path) -> str:

@@ -62,6 +62,8 @@ class SuggestConfig:
     document_match: bool = True  # mix in what followed the same text earlier in the document
     corpus_memory: bool = True  # mix in what followed it in the text the model was trained on
     secret_guard: bool = True  # never show a secret-looking span (see `decode`)
+    adapt: bool = True  # the mixer learns from what the person writes (`predict.mixer`)
+    dynamic: bool = True  # so does the model's output layer (dynamic evaluation)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SuggestConfig":

@@ -82,22 +82,23 @@ class StateCache:
 
     # -- keeping in step with the document ---------------------------------------------------
 
-    def match(self, text: str | TextSnapshot) -> None:
+    def match(self, text: str | TextSnapshot) -> int | None:
         """Forget every state whose text differs from `text` (a string, or an editor snapshot that
-        says where it changed)."""
+        says where it changed); returns where the known text changed (None: it did not)."""
         if isinstance(text, str):
             n = self.doc.common_prefix_len(text)
         else:
             n = min(len(self.doc), text.unchanged_before(self.version))
             self.version = text.version
         if n >= len(self.doc):
-            return
+            return None
         for follower in self.followers:
             follower.forget_after(n)
         self.doc.truncate(n)
         self.checkpoints = {p: s for p, s in self.checkpoints.items() if p <= n}
         for p in [p for p in self.recent if p > n]:
             del self.recent[p]
+        return n
 
     def _learn(self, text: str | TextSnapshot, upto: int) -> None:
         """`doc` grows to text[:upto] (the text is known to match up to len(doc))."""

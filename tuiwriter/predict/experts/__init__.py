@@ -1,9 +1,13 @@
-"""Experts: second opinions on the next character, mixed into the model's by the engine.
+"""Experts: second opinions on the next character, combined with the model's by the mixer.
 
 Each expert reads the document as the engine's state cache does (`forget_after` where the text
 changed, `read` as it grows) and, asked about the text before the cursor plus what a suggestion
-has decoded so far, gives an `Opinion` or None. The engine loops over its experts and knows
-nothing else about any of them.
+has decoded so far, gives `Inputs`: `width` log-distributions over the vocabulary (counts of what
+followed the context somewhere, smoothed with the model's own distribution so that none is zero
+anywhere) and a `context` (0 <= context < `contexts`, e.g. a bucket of its match length) that
+picks which of the mixer's weights combine them. None means no opinion: the model's log-probs
+stand in and the context is 0. The engine loops over its experts and knows nothing else about
+any of them; how much each input is trusted is the mixer's to learn (`predict.mixer`).
 """
 
 from __future__ import annotations
@@ -16,23 +20,53 @@ import torch
 
 @dataclass
 class Opinion:
-    """A distribution over the vocabulary, `mass / total`, and the share of the probability the
-    mixture gives it: p = (1 - trust) * p + trust * mass / total."""
+    """A distribution over the vocabulary, `mass / total`, and the share of the probability a
+    linear mixture would give it (the trust tables fitted before the mixer learnt it)."""
 
     mass: torch.Tensor  # [vocab], non-negative
     total: float
     trust: float
 
 
+@dataclass
+class Inputs:
+    """What an expert gives the mixer: `width` log-distributions [vocab] and its context."""
+
+    logps: list[torch.Tensor]
+    context: int
+
+
 class Expert(Protocol):
+    width: int  # log-distributions it gives the mixer, always this many
+    contexts: int  # values its context takes
+
     def forget_after(self, n: int) -> None:
         """The document changed at position n: forget what was read past it."""
 
     def read(self, doc: str) -> None:
         """`doc` starts with the text read so far and may go on: read what is new."""
 
-    def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
-        """On the character after doc[:cursor] + extra (cursor <= the text read)."""
+    def inputs(self, doc: str, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
+        """On the character after doc[:cursor] + extra (cursor <= the text read); `probs` is the
+        model's distribution there, which the counts are smoothed with."""
 
     def for_another_document(self) -> "Expert":
         """The expert for another document: what does not depend on the document is shared."""
+
+
+def smoothed(counts: torch.Tensor, probs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    """log((counts + b * probs) / (n + b)) with b = beta * (distinct characters counted): counts
+    escaped to the model's distribution as PPM escapes to a shorter context (method C), so a
+    character the counts never saw keeps the model's probability, scaled down."""
+    n = float(counts.sum())
+    b = beta * max(1, int((counts > 0).sum()))
+    return ((counts + b * probs) / (n + b)).clamp_min(1e-30).log()
+
+
+def bucket(value: int, edges: tuple[int, ...]) -> int:
+    """0 below edges[0], k for edges[k-1] <= value < edges[k], len(edges) from the last one."""
+    k = 0
+    for edge in edges:
+        if value >= edge:
+            k += 1
+    return k

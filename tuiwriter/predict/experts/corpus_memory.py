@@ -5,8 +5,11 @@ and phrase in them; a Kneser-Ney n-gram remembers those exactly. So a fine-tuned
 text it was trained on (beside its checkpoint, see `checkpoint.Memory`), and the engine mixes a
 third opinion into every prediction: the longest ending of the text before the cursor (MIN_MATCH
 to MAX_MATCH characters) that occurs in that text, and the characters that followed it there,
-counted. The more often the match occurred (and the longer it is), the more the counts are
-trusted (`trust`): p = (1 - trust) * p + trust * counts / total.
+counted, and the same for its shorter endings of ORDERS characters (`orders`). The mixer
+(`predict.mixer`) gets the longest match's counts, a short ending's, and a PPM blend of all of
+them, and learns how far to trust each per match length and count. (`opinion` and `trust`: the
+fixed linear mixture used before, p = (1 - trust) * p + trust * counts / total, kept for its fit
+and the memory benchmarks.)
 
 Search: a suffix array over the UTF-8 bytes of the remembered text (folded as the vocabulary
 folds), built once per training run with libdivsufsort (`pydivsufsort`; 5 bytes per byte of text)
@@ -40,7 +43,7 @@ import numpy as np
 import torch
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
-from tuiwriter.predict.experts import Opinion
+from tuiwriter.predict.experts import Inputs, Opinion, bucket
 from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
@@ -48,8 +51,14 @@ MIN_MATCH = 3
 MAX_MATCH = 32
 MAX_COUNTED = 2048  # a match found more often is counted on an even sample of its places
 RECENT = 64  # answers kept for contexts asked again
+SHORT_KEPT = 8192  # counts kept for short endings (`orders`; 0.5 KB each)
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
+SHORT_ORDER = 4  # the short ending given to the mixer: at most this many characters
+PPM_ESCAPE = 1.0  # escape count per distinct character in the PPM blend (method C)
+ORDERS = (1, 2, 3, 4, 5, 6, 8, 12)  # shorter endings counted for the mixer (PPM-like)
+MIXER_EDGES = (3, 5, 8, 12, 16)  # the mixer's context: the longest match's length bucket (0: none) ...
+MIXER_COUNT_EDGES = (2, 5)  # ... and how often it occurred
 LINE_ONCE = 32  # a line this long or longer is remembered once, at its latest place
 
 # (shortest match length, (trust when the match occurred once, 2-4 times, 5 or more times)),
@@ -192,6 +201,8 @@ class CorpusMemory:
         self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 3-byte heads (2 without `heads`)
         self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
         self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int]] = OrderedDict()
+        self._orders: OrderedDict[str, list[tuple[int, torch.Tensor]]] = OrderedDict()
+        self._short: OrderedDict[bytes, torch.Tensor | None] = OrderedDict()  # counts after short endings
         points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
@@ -297,6 +308,51 @@ class CorpusMemory:
             self._recent.popitem(last=False)
         return answer
 
+    def orders(self, context: str) -> list[tuple[int, torch.Tensor]]:
+        """(length, counts of what followed) for the longest match `predict` finds and for each
+        shorter ending of ORDERS characters, shortest first; [] without a match. Counts of a
+        frequent ending are sampled evenly and scaled back to its number of places."""
+        key = context[-MAX_MATCH - 1:]
+        known = self._orders.get(key)
+        if known is not None:
+            self._orders.move_to_end(key)
+            return known
+        found = self.predict(context)
+        answer: list[tuple[int, torch.Tensor]] = []
+        if found is not None:
+            longest = found[1]
+            for k in [k for k in ORDERS if k < longest]:
+                pattern = utf8(context[-k:])
+                counts = self._short.get(pattern, False)
+                if counts is False:  # short endings recur all the time: their counts are kept
+                    a, b = self._find(pattern) if len(pattern) >= 3 else self._range(pattern)
+                    counts = self._short[pattern] = self._counts(a, b, len(pattern))
+                    if len(self._short) > SHORT_KEPT:
+                        self._short.popitem(last=False)
+                if counts is not None:
+                    answer.append((k, counts))
+            a, b = self._find(utf8(context[-longest:]))
+            counts = self._counts(a, b, len(utf8(context[-longest:])))
+            if counts is not None:
+                answer.append((longest, counts))
+        self._orders[key] = answer
+        if len(self._orders) > RECENT:
+            self._orders.popitem(last=False)
+        return answer
+
+    def _counts(self, a: int, b: int, width: int) -> torch.Tensor | None:
+        """Counts [vocab] of the characters after suffixes a:b (matches of `width` bytes), sampled
+        to MAX_COUNTED places and scaled back; None when no known character followed."""
+        n = self.size
+        step = max(1, (b - a) // MAX_COUNTED)
+        after = self.suffixes[a:b:step].astype(np.int64) + width
+        after = after[(after >= width) & (after < n)]
+        counts = np.bincount(self._next_ids(after), minlength=self.vocab_size)[:self.vocab_size]
+        counts[0] = 0
+        if not counts.any():
+            return None
+        return torch.from_numpy((counts * step).astype(np.float32))
+
     def _search(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int]:
         """(`predict`'s answer, the match length found even where no known character followed)."""
         n = self.size
@@ -340,12 +396,19 @@ def trust(length: int, occurrences: int) -> float:
 
 
 class CorpusMemoryExpert:
-    """The corpus memory as the engine's expert: counts of what followed the context in the
-    remembered text, trusted by match length and count."""
+    """The corpus memory as the engine's expert. For the mixer: counts of what followed the
+    longest match, of what followed its ending of at most 4 characters, and a PPM blend of every
+    order counted (`CorpusMemory.orders`, each escaping to the next shorter and the shortest to
+    the model); context: the longest match's length and count buckets. `opinion`: the longest
+    match's counts with their fitted trust."""
+
+    width = 3
+    contexts = (len(MIXER_EDGES) + 1) * (len(MIXER_COUNT_EDGES) + 1)
 
     def __init__(self, memory: CorpusMemory, vocab: Vocab) -> None:
         self.memory = memory
         self.vocab = vocab
+        self._affine: OrderedDict[str, tuple[torch.Tensor | None, torch.Tensor, int]] = OrderedDict()
 
     @classmethod
     def remembering(cls, memory: Memory, vocab: Vocab) -> "CorpusMemoryExpert":
@@ -360,6 +423,48 @@ class CorpusMemoryExpert:
 
     def read(self, doc: str) -> None:
         """The remembered text does not change with the document."""
+
+    def inputs(self, doc: str, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
+        context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
+        key = context[-MAX_MATCH - 1:]
+        known = self._affine.get(key)
+        if known is None:
+            known = self._affine[key] = self._counted(context)
+            if len(self._affine) > RECENT:
+                self._affine.popitem(last=False)
+        else:
+            self._affine.move_to_end(key)
+        if known[0] is None:
+            return None
+        rows, scale, context_id = known
+        return Inputs(list(torch.addcmul(rows, scale, probs).clamp_min_(1e-30).log_()), context_id)
+
+    def _counted(self, context: str) -> tuple[torch.Tensor | None, torch.Tensor, int]:
+        """The inputs as affine functions of the model's probabilities p, rows + scale * p (a
+        context asked again costs three tensor operations): the longest match's counts and the
+        short ending's, each smoothed (`experts.smoothed`), and the PPM blend of every order,
+        each escaping to the next shorter, the shortest to p. (rows [3, vocab], scale [3, 1],
+        context); rows None without a match."""
+        orders = self.memory.orders(context)
+        if not orders:
+            return None, torch.zeros(0), 0
+        longest, counts = orders[-1]
+        short = [c for k, c in orders if k <= SHORT_ORDER][-1] if any(k <= SHORT_ORDER for k, _ in orders) else counts
+        rows, scale = [], []
+        for c in (counts, short):
+            n, b = float(c.sum()), max(1, int((c > 0).sum()))
+            rows.append(c / (n + b))
+            scale.append(b / (n + b))
+        blend, share = torch.zeros_like(counts), 1.0
+        for _, c in orders:  # blend_k = (e_k * blend_k-1 + c_k) / (n_k + e_k), blend_0 = p
+            n, escape = float(c.sum()), PPM_ESCAPE * int((c > 0).sum())
+            blend = (blend * escape + c) / (n + escape)
+            share *= escape / (n + escape)
+        rows.append(blend)
+        scale.append(share)
+        context_id = bucket(longest, MIXER_EDGES) * (len(MIXER_COUNT_EDGES) + 1) + bucket(
+            int(counts.sum()), MIXER_COUNT_EDGES)
+        return torch.stack(rows), torch.tensor(scale)[:, None], context_id
 
     def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)

@@ -1,18 +1,18 @@
 """Document match: what followed the last time the document said what it says now.
 
 A small LSTM forgets a name or an identifier it met a page ago; a person's document repeats
-them. So the engine mixes a second opinion into every prediction: find the earlier place in the
-document whose text before it matches the text before the cursor for the most characters (at
-least MIN_MATCH), and predict the character that came next there. The longer the match, the more
-it is trusted (`trust`): p = (1 - trust) * p_model + trust * [c == copied]. Only text before the
-cursor is searched, so a prediction depends on the text before the cursor and nothing else, as
-the model's own does; `tuiwriter eval` measures bpc and suggestions with the mixture, exactly as
-the editor shows them.
+them. So the engine mixes a second opinion into every prediction: the earlier places in the
+document whose text before them matches the text before the cursor (at least MIN_MATCH
+characters; the CANDIDATES most recent), and the characters that came next there. The mixer
+(`predict.mixer`) gets two count distributions, what followed the longest matches and what
+followed every candidate, and learns how far to trust them per length of the longest match. Only
+text before the cursor is searched, so a prediction depends on the text before the cursor and
+nothing else, as the model's own does.
 
-The trust per match length was fitted once, by maximum likelihood, with the default model on text
-it never trained on and that is not among the dev texts (the first 30,000 characters of Tiny
-Shakespeare's first 90 % and of *Tom Sawyer*):
-`python -m tuiwriter.bench --fit-trust default train90.txt pg74_twain_tom_sawyer.txt --chars 30000`.
+`opinion` and `trust` are the linear mixture used before the mixer (p = (1 - trust) * p_model +
+trust * [c == copied], the trust per match length fitted by maximum likelihood:
+`python -m tuiwriter.bench --fit-trust default train90.txt pg74_twain_tom_sawyer.txt --chars 30000`),
+kept for that fit and the memory benchmarks.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from tuiwriter.predict.doc_text import DocText
-from tuiwriter.predict.experts import Opinion
+from tuiwriter.predict.experts import Inputs, Opinion, bucket, smoothed
 from tuiwriter.text.prefix import common_prefix_len
 from tuiwriter.text.vocab import Vocab
 
@@ -34,6 +34,7 @@ CANDIDATES = 16  # the most recent earlier places with a MIN_MATCH match that ar
 REBUILD_CHARS = 8192  # new text longer than this is indexed at C speed, not character by character
 DICT_MAX = 1 << 18  # positions typed into the dictionary before it is folded into the static index
 
+MIXER_EDGES = (4, 6, 8, 12, 20)  # the mixer's context: the longest match's length bucket (0: none)
 # (shortest match length, trust), longest first; fitted as the module docstring says.
 TRUST = ((20, 0.69), (12, 0.51), (8, 0.42), (6, 0.18), (4, 0.11))
 
@@ -168,30 +169,38 @@ class DocumentIndex:
                             break
         return found
 
-    def predict(self, end: int, extra: str = "") -> tuple[str, int] | None:
-        """(character, match length) for the text text[:end] + extra, from the earlier place in
-        text[:end] with the longest match (the most recent of equals), or None when no place
-        matches MIN_MATCH characters. `end` must not exceed the indexed text."""
+    def matches(self, end: int, extra: str = "") -> list[tuple[str, int]]:
+        """(character that followed, match length) at each of the CANDIDATES most recent earlier
+        places in text[:end] whose text before matches text[:end] + extra for MIN_MATCH characters
+        or more, the most recent first. `end` must not exceed the indexed text."""
         text = self.text
         context = text[max(0, end - MAX_MATCH):end] + extra
         context = context[-MAX_MATCH:]
         if len(context) < MIN_MATCH:
-            return None
-        best_len, best_at = 0, -1
+            return []
         reversed_context = context[::-1]
-        for p in self._recent(context[-MIN_MATCH:], end):
-            length = common_prefix_len(reversed_context, text[max(0, p - MAX_MATCH):p][::-1])
-            if length > best_len:
-                best_len, best_at = length, p
-                if length == len(context):
-                    break
-        if best_at < 0:
-            return None
-        return text[best_at], best_len
+        return [(text[p], common_prefix_len(reversed_context, text[max(0, p - MAX_MATCH):p][::-1]))
+                for p in self._recent(context[-MIN_MATCH:], end)]
+
+    def predict(self, end: int, extra: str = "") -> tuple[str, int] | None:
+        """(character, match length) for the text text[:end] + extra, from the earlier place in
+        text[:end] with the longest match (the most recent of equals), or None when no place
+        matches MIN_MATCH characters. `end` must not exceed the indexed text."""
+        best: tuple[str, int] | None = None
+        for ch, length in self.matches(end, extra):
+            if best is None or length > best[1]:
+                best = (ch, length)
+        return best
 
 
 class DocumentMatchExpert:
-    """The document match as the engine's expert: the copied character, trusted by match length."""
+    """The document match as the engine's expert. For the mixer: counts of what followed the
+    longest matches, and of what followed every candidate place (the most recent CANDIDATES with
+    a MIN_MATCH match: a PPM-like order-4 count of the document's recent text), with the longest
+    match's length bucket as context. `opinion`: the copied character with its fitted trust."""
+
+    width = 2
+    contexts = len(MIXER_EDGES) + 1
 
     def __init__(self, vocab: Vocab) -> None:
         self.vocab = vocab
@@ -205,6 +214,21 @@ class DocumentMatchExpert:
 
     def read(self, doc: DocText) -> None:
         self.index.extend(doc)
+
+    def inputs(self, doc: DocText, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
+        found = self.index.matches(cursor, extra)
+        if not found:
+            return None
+        longest = max(length for _, length in found)
+        ids = [self.vocab.id_of(ch) for ch, _ in found]
+        best = torch.zeros(len(self.vocab))
+        every = torch.zeros(len(self.vocab))
+        for cid, (_, length) in zip(ids, found):
+            every[cid] += 1.0
+            if length == longest:
+                best[cid] += 1.0
+        best[0] = every[0] = 0.0
+        return Inputs([smoothed(best, probs), smoothed(every, probs)], bucket(longest, MIXER_EDGES))
 
     def opinion(self, doc: DocText, cursor: int, extra: str) -> Opinion | None:
         seen = self.index.predict(cursor, extra)

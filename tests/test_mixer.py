@@ -1,0 +1,123 @@
+"""The online mixer: its update against a hand-computed example, determinism, and the engine's
+learning rule (what it learns from, and that nothing else changes what it learnt)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tuiwriter.lm import checkpoint
+from tuiwriter.predict.engine import LEARN_SPAN, Engine
+from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, learn_head, learn_mixer, mix
+from tuiwriter.predict.policy import SuggestConfig
+
+
+@pytest.fixture
+def ck(tiny_checkpoint):
+    return checkpoint.load(tiny_checkpoint)
+
+
+def test_the_update_matches_a_hand_computed_example():
+    # two inputs over three characters, one context; weights (1, 1)
+    inputs = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]]))
+    weights = torch.tensor([[1.0, 1.0]])
+    logp = mix(weights, inputs, (0,))
+    # p ∝ (0.125, 0.125, 0.0625) = (0.4, 0.4, 0.2)
+    assert torch.allclose(logp.exp(), torch.tensor([0.4, 0.4, 0.2]))
+    # x = 0: Δw_1 = η (log 0.5 − (0.4 log 0.5 + 0.4 log 0.25 + 0.2 log 0.25)) = η (−1 + 1.6) log 2
+    #        Δw_2 = η (log 0.25 − (0.4 log 0.25 + 0.4 log 0.5 + 0.2 log 0.25)) = η (−2 + 1.6) log 2
+    new = learn_mixer(weights, inputs, (0,), logp, 0, eta=0.5)
+    expected = torch.tensor([[1 + 0.3 * math.log(2), 1 - 0.2 * math.log(2)]])
+    assert torch.allclose(new, expected)
+    assert torch.equal(weights, torch.tensor([[1.0, 1.0]]))  # a copy: snapshots never change
+
+
+def test_the_head_learns_the_characters_it_is_shown():
+    logp = torch.log_softmax(torch.zeros(4), 0)
+    h = torch.tensor([1.0, -1.0])
+    a = Adaptation(torch.zeros(1, 1))
+    for _ in range(50):
+        now = adapted_log_probs(logp, h, a)
+        b, w = learn_head(a, now, h, 2, rate_b=0.1, rate_w=0.1)
+        a = Adaptation(a.weights, w, b)
+    assert adapted_log_probs(logp, h, a).argmax() == 2
+    assert torch.equal(adapted_log_probs(logp, h, Adaptation(a.weights)), logp)  # nothing learnt: unchanged
+
+
+TEXT = "The cat sat on the mat. The cat sat on the hat. The cat"
+
+
+def typed(ck, text: str, config: SuggestConfig | None = None) -> Engine:
+    """An engine after `text` typed one character at a time, a suggestion after each."""
+    engine = Engine(ck, config)
+    for i in range(1, len(text) + 1):
+        "".join(engine.suggest(text[:i], i))
+    return engine
+
+
+def test_learning_is_deterministic_and_a_function_of_the_text_typed(ck):
+    a, b = typed(ck, TEXT), typed(ck, TEXT)
+    assert torch.equal(a.adaptation.weights, b.adaptation.weights)
+    assert not torch.equal(a.adaptation.weights, Engine(ck).adaptation.weights)  # it learnt
+    assert a.adaptation.learnt == len(TEXT)
+    # the same characters learnt in one request (an accepted suggestion) give the same adaptation
+    at_once = Engine(ck)
+    at_once.next_char_log_probs(TEXT[:40], 40)
+    at_once.next_char_log_probs(TEXT, len(TEXT))
+    assert torch.equal(at_once.adaptation.weights, a.adaptation.weights)
+    assert torch.allclose(at_once.adaptation.head_w, a.adaptation.head_w)
+    assert list(a.suggest(TEXT, len(TEXT))) == list(b.suggest(TEXT, len(TEXT)))
+
+
+def test_moving_the_cursor_back_or_peeking_learns_nothing(ck):
+    engine = typed(ck, TEXT)
+    before = engine.adaptation
+    for cursor in (3, 30, 10, len(TEXT) - 1, len(TEXT)):
+        "".join(engine.suggest(TEXT, cursor))
+    assert engine.adaptation is before
+
+
+def test_an_opened_document_or_a_long_paste_is_not_learnt(ck):
+    engine = Engine(ck)
+    long_text = TEXT * 3
+    assert len(long_text) > LEARN_SPAN
+    engine.prepare(long_text)  # the idle read-ahead learns nothing
+    assert engine.adaptation.learnt == 0
+    engine.next_char_log_probs(long_text, len(long_text))  # a request far past what was learnt
+    assert torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
+    assert engine.adaptation.learnt == len(long_text)
+    more = long_text + " sat"
+    engine.next_char_log_probs(more, len(more))  # typed after it: learnt
+    assert engine.adaptation.learnt == len(more)
+    assert not torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
+
+
+def test_an_edit_before_what_was_learnt_rewinds_it_and_learns_the_new_text(ck):
+    engine = typed(ck, TEXT)
+    edited = TEXT[:20] + "X" + TEXT[21:]
+    engine.next_char_log_probs(edited, 10)  # the change is seen; the cursor is before it
+    assert engine.adaptation.learnt == 20
+    # going on from the edit learns the text as it now stands, as a fresh engine with what was
+    # learnt before would
+    snapshot = engine.adaptation
+    engine.next_char_log_probs(edited, 30)
+    fresh = Engine(ck)
+    fresh.adopt(snapshot)
+    fresh.prepare(edited, 20)
+    fresh.next_char_log_probs(edited, 30)
+    assert torch.equal(engine.adaptation.weights, fresh.adaptation.weights)
+
+
+def test_learning_off_keeps_the_fitted_weights(ck):
+    engine = typed(ck, TEXT, SuggestConfig(adapt=False, dynamic=False))
+    assert torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
+    assert engine.adaptation.head_b is None
+
+
+def test_a_sibling_starts_from_the_fit(ck):
+    engine = typed(ck, TEXT)
+    other = engine.sibling()
+    assert torch.equal(other.adaptation.weights, Engine(ck).adaptation.weights)
+    assert other.adaptation.learnt == 0

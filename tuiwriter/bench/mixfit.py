@@ -1,0 +1,131 @@
+"""The mixer offline: its starting weights fitted (`--fit-mixer`) and a fast bits/char replay for
+ablations (`--mixer-bpc`), with the engine's own experts and update rules.
+
+Fast because the model reads each text in one batched pass from the document start (the engine
+reads windows of WINDOW characters: a few thousandths of a bit per character apart, see the
+README's window sweep), so a 50,000-character text replays in about a minute instead of the
+several an engine pass takes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from tuiwriter.bench.evaluate import read_texts
+from tuiwriter.lm import checkpoint, store
+from tuiwriter.lm.checkpoint import Checkpoint
+from tuiwriter.predict import mixer
+from tuiwriter.predict.engine import MIXER_SLOTS
+from tuiwriter.predict.experts.corpus_memory import CorpusMemory, CorpusMemoryExpert, remembered_from
+from tuiwriter.predict.experts.document_match import DocumentMatchExpert
+from tuiwriter.predict.mixer import Adaptation
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
+
+LOG2E = 1 / math.log(2)
+
+
+@dataclass
+class Switches:
+    """What the replay mixes and learns (the ablation's rows)."""
+
+    corpus_memory: bool = True
+    document_match: bool = True
+    adapt: bool = True
+    dynamic: bool = True
+
+
+def model_pass(ck: Checkpoint, text: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-probs [n, vocab], top hidden state [n, hidden]) before each character of `text`, read
+    in one pass from the document start."""
+    model = ck.build_model()
+    ids = torch.tensor([ck.vocab.encode(text)])
+    with torch.inference_mode():
+        state = model.init_state(1)
+        out, _ = model.rnn(model.embed(ids[:, :-1]), state if model.config.cell == "lstm" else state[0])
+        h = torch.cat([state[0][-1], out[0]], 0)
+        return torch.log_softmax(model.head(h), -1), h
+
+
+def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Switches,
+           weights: torch.Tensor, eta: float = mixer.ETA) -> tuple[float, torch.Tensor]:
+    """(bits/char of `text`, the weights after it): the engine's mixture and learning at every
+    character, the text typed from its start."""
+    vocab = ck.vocab
+    logps, hs = model_pass(ck, text)
+    experts = {"document_match": DocumentMatchExpert(vocab)}
+    if memory is not None:
+        experts["corpus_memory"] = CorpusMemoryExpert(memory, vocab)
+    experts["document_match"].read(text)  # its answers only use text before the cursor
+    ids = vocab.encode(text)
+    a = Adaptation(weights)
+    bits = 0.0
+    for i, x in enumerate(ids):
+        model = mixer.adapted_log_probs(logps[i], hs[i], a) if switches.dynamic else logps[i]
+        probs = model.exp()
+        rows, context = [model], 0
+        for switch, width, contexts in MIXER_SLOTS:
+            expert = experts.get(switch) if getattr(switches, switch) else None
+            got = expert.inputs(text, i, "", probs) if expert is not None else None
+            rows.extend(got.logps if got is not None else [model] * width)
+            context = context * contexts + (got.context if got is not None else 0)
+        inputs = torch.stack(rows)
+        weight_rows = (context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else ""))
+        logp = mixer.mix(a.weights, inputs, weight_rows)
+        bits -= float(logp[x]) * LOG2E
+        w, b, hw = a.weights, a.head_b, a.head_w
+        if switches.adapt:
+            w = mixer.learn_mixer(w, inputs, weight_rows, logp, x, eta)
+        if switches.dynamic:
+            b, hw = mixer.learn_head(a, model, hs[i], x)
+        a = Adaptation(w, hw, b, i + 1)
+    return bits / max(1, len(ids)), a.weights
+
+
+def fit_mixer(books: str, play: str, chars: int) -> None:
+    """The starting weights: the default model (with dynamic evaluation) typing the first `chars`
+    characters of two books it held out (*Tom Sawyer*, *Frankenstein*: the document match's
+    contexts), then of Tiny Shakespeare's first 90 % after its first 800,000 characters, which it
+    remembers (the corpus memory's contexts); twice, the learning rate 0.02 then 0.005, from the
+    model alone. Prints `mixer_init.FIT`."""
+    ck = checkpoint.load(store.resolve("default"))
+    fold = ck.vocab.fold
+    texts = [(read_texts([f"{books}/{name}"], fold, chars)[0][1], None)
+             for name in ("pg74_twain_tom_sawyer.txt", "pg84_shelley_frankenstein.txt")]
+    full = read_texts([play], fold, 800_000 + chars)[0][1]
+    texts.append((full[800_000:], CorpusMemory(remembered_from([full[:800_000]], ck.vocab), ck.vocab)))
+    weights = torch.zeros_like(initial_weights())
+    weights[:CONTEXTS, 0] = 1.0
+    for eta in (0.02, 0.005):
+        for text, memory in texts:
+            bpc, weights = replay(ck, text, memory, Switches(), weights, eta)
+            print(f"# eta {eta}: {bpc:.4f} bits/char on {len(text):,} chars", flush=True)
+    print("FIT = [")
+    for row in weights.tolist():
+        print("    [" + ", ".join(f"{v:.4f}" for v in row) + "],")
+    print("]")
+
+
+def mixer_bpc(spec: str, path: str, chars: int, rows: list[str]) -> None:
+    """Bits/char of the replay for each ablation row on the first `chars` characters of `path`."""
+    ck = checkpoint.load(store.resolve(spec))
+    text = read_texts([path], ck.vocab.fold, chars)[0][1]
+    memory = CorpusMemory.indexed(ck.memory, ck.vocab) if ck.memory is not None else None
+    table = {
+        "model": Switches(False, False, False, False),
+        "+memory": Switches(True, False, False, False),
+        "+document": Switches(True, True, False, False),
+        "+learning": Switches(True, True, True, False),
+        "+dynamic": Switches(True, True, True, True),
+    }
+    for row in rows:
+        if row == "lstm":  # the model's own log-probs, no mixer
+            logps, _ = model_pass(ck, text)
+            ids = torch.tensor(ck.vocab.encode(text))
+            bpc = -float(logps[torch.arange(len(ids)), ids].mean()) * LOG2E
+            print(f"  {path.rsplit('/', 1)[-1][:30]:30} {row:10} {bpc:.4f} bits/char", flush=True)
+            continue
+        bpc, _ = replay(ck, text, memory, table[row], initial_weights())
+        print(f"  {path.rsplit('/', 1)[-1][:30]:30} {row:10} {bpc:.4f} bits/char", flush=True)
