@@ -22,7 +22,7 @@ from tuiwriter.predict.engine import MIXER_SLOTS
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory, CorpusMemoryExpert, remembered_from
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation
-from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights, model_alone
 
 LOG2E = 1 / math.log(2)
 
@@ -96,8 +96,7 @@ def fit_mixer(books: str, play: str, chars: int) -> None:
              for name in ("pg74_twain_tom_sawyer.txt", "pg84_shelley_frankenstein.txt")]
     full = read_texts([play], fold, 800_000 + chars)[0][1]
     texts.append((full[800_000:], CorpusMemory(remembered_from([full[:800_000]], ck.vocab), ck.vocab)))
-    weights = torch.zeros_like(initial_weights())
-    weights[:CONTEXTS, 0] = 1.0
+    weights = model_alone()
     for eta in (0.02, 0.005):
         for text, memory in texts:
             bpc, weights = replay(ck, text, memory, Switches(), weights, eta)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import torch
 
+from tuiwriter.predict.mixer import CLASSES
+
 CONTEXTS = 18 * 6
-CLASSES = 12
 INPUTS = 1 + 3 + 2
 # CONTEXTS + CLASSES rows of INPUTS weights; empty: the model alone. `python -m tuiwriter.bench --fit-mixer
 # ../shared/corpora/train train90.txt --chars 30000` (bits/char on its three texts, second pass:
@@ -141,6 +142,11 @@ def initial_weights() -> torch.Tensor:
     """A fresh copy of the fitted weights (the model alone where there is no fit)."""
     if FIT:
         return torch.tensor(FIT, dtype=torch.float32)
+    return model_alone()
+
+
+def model_alone() -> torch.Tensor:
+    """Weights that give the model's own prediction in every context (where a fit starts)."""
     weights = torch.zeros(CONTEXTS + CLASSES, INPUTS)
     weights[:CONTEXTS, 0] = 1.0
     return weights
