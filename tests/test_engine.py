@@ -523,6 +523,23 @@ def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck, tmp_path):
     assert leaked_without_guard >= 20  # without the guard, the memory and the document give them away
 
 
+def test_a_plain_first_word_streams_before_it_is_complete_with_the_guard_on(ck):
+    """The guard holds a word only where a secret rule could take it in: a word of letters on an
+    ordinary line shows its first character after one decoding step, not after the whole word
+    (what keeps a keystroke's first ghost character fast); a token, or any word on a line with a
+    secret key word, waits until it is complete. Either way the suggestion is the same."""
+    for text, word, steps_before_first in (("A note ", "wonderfully ", 1), ("A note ", "Wonderfully ", 1),
+                                           ("the token limit is ", "wonderfully ", 11), ("A note ", "9wonderfully ", 12)):
+        engine = scripted(ck, text + word + "then more. Next")
+        steps = []
+        step = engine.predictor.step
+        engine.predictor.step = lambda state, cid: steps.append(cid) or step(state, cid)
+        stream = engine.suggest(text, len(text))
+        first = next(stream)
+        assert (first, len(steps) - len(text)) == (word[0], steps_before_first), text + word
+        assert first + "".join(stream) == word + "then more. "
+
+
 def test_the_guard_judges_each_word_whole_before_it_shows(ck):
     assert suggestion(scripted(ck, "AKIAIOSFODNN7EXAMPLE then words"), "") == ""
     assert list(scripted(ck, "plain words. Next").suggest("", 0)) == list("plain words. ")  # whole words show

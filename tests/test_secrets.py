@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuiwriter.text.secrets import RANDOM_KIND, Secret, find_secrets, is_secret_name, looks_random, scrub
+from tuiwriter.text.secrets import RANDOM_KIND, Secret, find_secrets, is_secret_name, looks_random, may_show_early, scrub
 
 
 @pytest.mark.parametrize("name", [
@@ -192,3 +192,30 @@ def test_scrubbing_leaves_no_recognisable_part_of_a_secret(words, at, token, bef
         assert clean == text[:text.index(token)] + "\n"
     else:  # only the token goes
         assert clean == text.replace(token, "")
+
+
+@pytest.mark.parametrize("text,early", [
+    ("Some notes about the wea", True),  # a word of letters on an ordinary line
+    ("Some notes. The", True),  # a capital first letter
+    ("Some notes ", True),  # no word yet
+    ("id AKIAIO", False),  # capitals past the first: a key format
+    ("a token ghp_ab", False),  # `_` in the word
+    ("see sk-pro", False),
+    ("postgres://admin:hun", False),  # a password in a URL is in the same word
+    ("db_password: hun", False),  # an assigned value: a key word on the line
+    ("the api docs say", False),  # any key word on the line holds the word (a false alarm costs a delay only)
+    ("-----BEGIN OPENSSH PRIVATE KEY-----\nabc", False),  # a key block's lines
+    ("passed\nthen a plain wor", True),  # a key word on an earlier line does not count
+])
+def test_which_words_a_ghost_may_show_before_they_are_complete(text, early):
+    assert may_show_early(text) is early
+
+
+@given(st.text(alphabet=string.ascii_letters + string.digits + "+/_-=:. \n", max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_a_word_shown_early_is_never_inside_a_secret(text):
+    """Whatever comes before, a word `may_show_early` lets through is not part of any secret span
+    (so streaming it reveals nothing the guard would have held)."""
+    if may_show_early(text):
+        word_start = max(text.rfind(" "), text.rfind("\n")) + 1
+        assert all(span.end <= word_start or span.start >= len(text) for span in find_secrets(text))

@@ -46,7 +46,7 @@ from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
 from tuiwriter.predict.word_predictor import for_checkpoint, mid_start
-from tuiwriter.text.secrets import find_secrets
+from tuiwriter.text.secrets import find_secrets, may_show_early
 
 Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
 SECRET_CONTEXT = 512  # characters before the cursor the secret guard looks at with a suggestion
@@ -210,21 +210,25 @@ class Engine:
         yield from self._decode(state, cursor, sample, cancelled)
 
     def _decode(self, state: PState, cursor: int, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
-        guard = self._secret_guard(cursor) if self.config.secret_guard else None
+        guard, early = self._secret_guard(cursor) if self.config.secret_guard else (None, None)
         adaptation = self.adaptation  # the request's snapshot
         return decode(state, self._advance, lambda s, decoded: self._mixture(s, cursor, decoded, adaptation)[0],
-                      self.vocab.chars, self._newline, self.config, sample, cancelled, guard)
+                      self.vocab.chars, self._newline, self.config, sample, cancelled, guard, early)
 
-    def _secret_guard(self, cursor: int) -> Callable[[str], bool]:
+    def _secret_guard(self, cursor: int) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
         """Whether the text before the cursor plus a suggestion holds a secret-looking span that
         reaches into the suggestion (`text.secrets`): a person typing the start of a key never
-        sees the rest of it, whatever the model or its memory learnt."""
+        sees the rest of it, whatever the model or its memory learnt; and whether the suggestion's
+        first word may show before it is complete (`may_show_early`)."""
         context = self._cache.doc[max(0, cursor - SECRET_CONTEXT):cursor]
 
         def reaches(decoded: str) -> bool:
             return any(span.end > len(context) for span in find_secrets(context + decoded))
 
-        return reaches
+        def early(decoded: str) -> bool:
+            return may_show_early(context + decoded)
+
+        return reaches, early
 
     def _advance(self, state: PState, cid: int) -> PState:
         """One decoding step, memoised on the state so it is never computed twice."""

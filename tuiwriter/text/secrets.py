@@ -14,7 +14,8 @@ secret must never reach training. Two checks, both cheap enough for hundreds of 
 
 `scrub(text)` removes every span (drops it, leaving no placeholder): the text keeps no trace of
 the secret, not even its length, and the model learns no placeholder it could later suggest.
-The editor's ghost filter uses the same `find_secrets`, so what training drops is never shown.
+The editor's ghost filter uses the same `find_secrets`, so what training drops is never shown;
+`may_show_early` says when a word can be shown before it is complete (no rule could make it secret).
 """
 
 from __future__ import annotations
@@ -227,6 +228,26 @@ def find_secrets(text: str) -> list[Secret]:
     found += _assignments(text, raw)
     found += [Secret(start, end, RANDOM_KIND) for start, end in random_runs(raw) if looks_random(text[start:end])]
     return _merge(found)
+
+
+_KEY_WORDS = tuple(anchor.pattern.decode() for anchor in ANCHORS)
+
+
+def may_show_early(text: str) -> bool:
+    """Whether a ghost may show the end of `text` (the text before the cursor and the suggestion
+    decoded so far) before its word is complete, rather than judge the word whole first. Only a
+    word of ASCII letters, lower case after the first, on a line with no secret key word
+    (`ANCHORS`), after no private key header: no rule of `find_secrets` makes such a word part of
+    a secret. A random-looking string mixes cases and digits, every token format holds a digit, a
+    capital, `_` or `-` within its first characters past a public prefix (`ghp`, `sk`), a password
+    in a URL follows `:` in the same word, a key block follows its header; an assigned value needs
+    a key word on its line. So the first word of most suggestions streams as it is decoded."""
+    line = text[text.rfind("\n") + 1:]
+    word = line[max(line.rfind(" "), line.rfind("\t")) + 1:]
+    if word and not (word.isascii() and word.isalpha() and (len(word) == 1 or word[1:].islower())):
+        return False
+    lower = line.lower()
+    return not any(key in lower for key in _KEY_WORDS) and "PRIVATE KEY" not in text
 
 
 def _merge(spans: list[Secret]) -> list[Secret]:
