@@ -91,6 +91,23 @@ def test_a_model_completes_what_the_notes_it_trained_on_said(tmp_path):
     assert suggestion(Engine(checkpoint.load(path), SuggestConfig(document_match=False)), text).startswith("kum")
 
 
+def test_a_phrase_written_once_in_the_notes_is_completed_word_for_word(tmp_path):
+    """A sentence the notes hold once, among many others: typing its first words brings the rest
+    (a long match seen once is trusted: the mixer's 24+ length buckets)."""
+    ck = checkpoint.load(store.shipped_default())
+    phrase = "The lamplighter of Quillhaven keeps his ledgers in the blue tin under the stairs."
+    topics = ["the garden", "the budget", "a letter", "the train", "the roof", "my sister", "the meeting"]
+    notes = [f"Note {i}: remember to ask about {topics[i % 7]} before {topics[(i * 3 + 1) % 7]} is settled."
+             for i in range(200)]
+    notes.insert(37, phrase)
+    path = tmp_path / "model.safetensors"
+    checkpoint.save(path, ck.build_model(), ck.vocab, {}, memory=remembered_from(notes, ck.vocab))
+    engine = Engine(checkpoint.load(path), SuggestConfig(document_match=False))
+    assert suggestion(engine, "Notes for the week.\n\nThe lamplighter of Quill").startswith("haven keeps his ledgers")
+    assert suggestion(engine, "Notes for the week.\n\nThe lamplighter of Quillhaven keeps his ledgers in the").startswith(
+        " blue tin")
+
+
 def test_generate_with_the_default_model_repeats_for_a_seed(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # found from anywhere, not only the source tree
     args = ["generate", "--model", "default", "--prompt", "It was a dark", "--length", "80", "--seed", "1"]

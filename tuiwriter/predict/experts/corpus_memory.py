@@ -57,7 +57,8 @@ MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per b
 SHORT_ORDER = 4  # the short ending given to the mixer: at most this many characters
 PPM_ESCAPE = 1.0  # escape count per distinct character in the PPM blend (method C)
 ORDERS = (1, 2, 3, 4, 5, 6, 8, 12)  # shorter endings counted for the mixer (PPM-like)
-MIXER_EDGES = (3, 5, 8, 12, 16)  # the mixer's context: the longest match's length bucket (0: none) ...
+MIXER_EDGES = (3, 5, 8, 12, 16, 24, 32)  # the mixer's context: the longest match's length bucket (0: none) ...
+# (24 and 32: a match that long is right far more often, in notes: README, "A phrase written once")
 MIXER_COUNT_EDGES = (2, 5)  # ... and how often it occurred
 LINE_ONCE = 32  # a line this long or longer is remembered once, at its latest place
 
