@@ -527,9 +527,10 @@ def test_a_plain_first_word_streams_before_it_is_complete_with_the_guard_on(ck):
     """The guard holds a word only where a secret rule could take it in: a word of letters on an
     ordinary line shows its first character after one decoding step, not after the whole word
     (what keeps a keystroke's first ghost character fast); a token, or any word on a line with a
-    secret key word, waits until it is complete. Either way the suggestion is the same."""
+    secret key word and a separator, waits until it is complete. Either way the suggestion is the
+    same."""
     for text, word, steps_before_first in (("A note ", "wonderfully ", 1), ("A note ", "Wonderfully ", 1),
-                                           ("the token limit is ", "wonderfully ", 11), ("A note ", "9wonderfully ", 12)):
+                                           ("see the api: ", "wonderfully ", 11), ("A note ", "9wonderfully ", 12)):
         engine = scripted(ck, text + word + "then more. Next")
         steps = []
         step = engine.predictor.step

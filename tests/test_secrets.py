@@ -202,8 +202,15 @@ def test_scrubbing_leaves_no_recognisable_part_of_a_secret(words, at, token, bef
     ("a token ghp_ab", False),  # `_` in the word
     ("see sk-pro", False),
     ("postgres://admin:hun", False),  # a password in a URL is in the same word
-    ("db_password: hun", False),  # an assigned value: a key word on the line
-    ("the api docs say", False),  # any key word on the line holds the word (a false alarm costs a delay only)
+    ("db_password: hun", False),  # an assigned value: a key word and a separator on the line
+    ("Authorization: Bearer abc", False),
+    ("the api docs say", True),  # a key word without a separator: no value can follow
+    ("rapid: the notes", False),  # a key word inside a word, then `:`: held too (a false alarm costs a delay only)
+    ("meet at 1830", True),  # digits alone
+    ("a rule ------", True),  # no letter or digit
+    ("see :/", True),
+    ("see ://user", False),
+    ("call 555-12", False),
     ("-----BEGIN OPENSSH PRIVATE KEY-----\nabc", False),  # a key block's lines
     ("passed\nthen a plain wor", True),  # a key word on an earlier line does not count
 ])

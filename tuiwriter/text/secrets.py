@@ -230,24 +230,29 @@ def find_secrets(text: str) -> list[Secret]:
     return _merge(found)
 
 
-_KEY_WORDS = tuple(anchor.pattern.decode() for anchor in ANCHORS)
+# A secret key word on a line, then a separator: where an assigned value (or a header's
+# credentials) could follow. Looser than ASSIGNMENT on purpose: the value may not be written yet.
+_KEY_THEN_SEPARATOR = re.compile(
+    r"(?:pass|pwd|secret|token|api|access|credential|private|authorization)[A-Za-z0-9_.\-]*[\"'`*]{0,3}[ \t]*(?::|=)",
+    re.IGNORECASE)
 
 
 def may_show_early(text: str) -> bool:
     """Whether a ghost may show the end of `text` (the text before the cursor and the suggestion
     decoded so far) before its word is complete, rather than judge the word whole first. Only a
-    word of ASCII letters, lower case after the first, on a line with no secret key word
-    (`ANCHORS`), after no private key header: no rule of `find_secrets` makes such a word part of
-    a secret. A random-looking string mixes cases and digits, every token format holds a digit, a
-    capital, `_` or `-` within its first characters past a public prefix (`ghp`, `sk`), a password
-    in a URL follows `:` in the same word, a key block follows its header; an assigned value needs
-    a key word on its line. So the first word of most suggestions streams as it is decoded."""
+    word of ASCII letters (lower case after the first), of digits alone, or with no letter or digit
+    at all, on a line with no secret key word followed by `:` or `=`, after no private key header:
+    no rule of `find_secrets` makes such a word part of a secret. A random-looking string mixes
+    cases and digits, every token format holds a digit, a capital, `_` or `-` within its first
+    characters past a public prefix (`ghp`, `sk`), a password in a URL follows `:` in the same
+    word, a key block follows its header; an assigned value needs a key word and a separator on
+    its line. So the first word of most suggestions streams as it is decoded."""
     line = text[text.rfind("\n") + 1:]
     word = line[max(line.rfind(" "), line.rfind("\t")) + 1:]
-    if word and not (word.isascii() and word.isalpha() and (len(word) == 1 or word[1:].islower())):
+    if not (word.isascii() and (word.isalpha() and word[1:].islower() or word.isdigit()
+                                or not any(c.isalnum() for c in word))):
         return False
-    lower = line.lower()
-    return not any(key in lower for key in _KEY_WORDS) and "PRIVATE KEY" not in text
+    return _KEY_THEN_SEPARATOR.search(line) is None and "PRIVATE KEY" not in text
 
 
 def _merge(spans: list[Secret]) -> list[Secret]:
