@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "as one voice (README, \"Word-level models\")")
     e.add_argument("--voice-weight", type=between(0.0, 1.0), default=VOICE_WEIGHT, metavar="W",
                    help=f"the voice's share of the prediction, 0 to 1 (default {VOICE_WEIGHT})")
+    e.add_argument("--beam", type=positive(int), default=1, metavar="K",
+                   help="decode each suggestion's first word with a K-wide beam instead of character by "
+                        "character (for measuring: README, \"Measuring\")")
     e.set_defaults(run=run)
 
 
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)  # as the editor infers: one thread, the other core left to training
     engine = _with_voice(args) if args.voice else Engine.load(active_model(args.model))
+    engine.config.beam = args.beam
     texts = read_texts(args.files, engine.vocab.fold, args.max_chars)
     total = sum(len(t) for _, t in texts)
     console = Console(stderr=True)

@@ -67,6 +67,7 @@ class SuggestConfig:
     secret_guard: bool = True  # never show a secret-looking span (see `decode`)
     adapt: bool = True  # the mixer learns from what the person writes (`predict.mixer`)
     dynamic: bool = True  # so does the model's output layer (dynamic evaluation)
+    beam: int = 1  # first word: 1 = character by character; k > 1 = the likeliest of a k-wide beam (`first_word`)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SuggestConfig":
@@ -133,13 +134,22 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
     decoded = ""
     accepted = 0  # characters of `decoded` that passed the confidence tests
     cid = 0
+    forced: list[int] = []  # the first word's characters, when a beam chose them
+    if cfg.beam > 1 and sample == 0 and generator is None:
+        word = first_word(state, advance, log_probs, chars, cfg.beam, min(cfg.max_chars, BEAM_MAX_WORD), cancelled)
+        if word is None and cancelled is not None and cancelled():
+            return
+        forced = [chars.index(ch) for ch in word or ""]
     for j in range(cfg.max_chars):
         if j > 0:
             if cancelled is not None and cancelled():
                 return
             state = advance(state, cid)
         logp = log_probs(state, decoded)
-        cid = choose(logp, cfg, sample, first=j == 0, newline=newline, generator=generator)
+        if j < len(forced):
+            cid = forced[j]
+        else:
+            cid = choose(logp, cfg, sample, first=j == 0, newline=newline, generator=generator)
         ch = chars[cid]
         decoded += ch
         if ch == "\n" and j == 0:
@@ -172,6 +182,43 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
     elif first and content and guard is not None and accepted >= min_chars and not guard(decoded[:accepted]):
         # a first word, held back, that the cap or the model's doubt cut short
         yield from _unless_cancelled(held, cancelled)
+
+
+BEAM_MAX_WORD = 24  # the beam gives up on a first word longer than this (greedy decoding takes over)
+
+
+def first_word(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str], torch.Tensor],
+               chars: str, width: int, max_len: int, cancelled: Cancelled | None = None) -> str | None:
+    """The likeliest first word of a suggestion (with the space or line end after it) that a beam
+    of `width` finds: each step extends every kept prefix by its `width` likeliest characters and
+    keeps the `width` likeliest prefixes; a prefix that has a letter or sign and then a space, or a
+    line end, is complete. Stops when no kept prefix is likelier than the best complete one (a
+    prefix only grows less likely). None: no word completed within `max_len`, or cancelled.
+    Greedy decoding takes the likeliest character at each step instead, which can lead into a less
+    likely word (`python -m tuiwriter.bench --beam`)."""
+    beams: list[tuple[float, str, S]] = [(0.0, "", state)]
+    best: tuple[float, str] | None = None
+    for _ in range(max_len):
+        grown: list[tuple[float, str, S, int]] = []
+        for score, text, st in beams:
+            logp = log_probs(st, text)
+            top = torch.topk(logp[1:], min(width, len(logp) - 1))
+            for lp, i in zip(top.values.tolist(), top.indices.tolist()):
+                cid = i + 1  # never id 0, the unknown symbol
+                word = text + chars[cid]
+                if chars[cid] == "\n" or chars[cid] in SPACES and word[:-1].strip():
+                    if best is None or score + lp > best[0]:
+                        best = (score + lp, word)
+                else:
+                    grown.append((score + lp, word, st, cid))
+        grown.sort(key=lambda g: -g[0])
+        grown = grown[:width]
+        if not grown or best is not None and grown[0][0] <= best[0]:
+            break
+        if cancelled is not None and cancelled():
+            return None
+        beams = [(score, word, advance(st, cid)) for score, word, st, cid in grown]
+    return None if best is None else best[1]
 
 
 def _unless_cancelled(held: list[str], cancelled: Cancelled | None) -> Iterator[str]:
