@@ -20,7 +20,8 @@ the text before the cursor plus the characters decoded so far hold a secret-look
 reaches into the suggestion (`text.secrets.find_secrets`); the suggestion ends before anything
 such is shown. With a guard a word is held back until it is complete, so a token is judged whole
 before any of it shows, unless `early(text)` says no secret rule could take in the word so far
-(`text.secrets.may_show_early`: letters only, no secret key word on the line): then the first
+(`text.secrets.may_show_early`: a word of letters, of digits, or of neither, with no secret key
+word and separator on its line): then the first
 word streams as it is decoded, which is what puts its first character on screen within a step or
 two of the key rather than after the whole word.
 
