@@ -63,8 +63,11 @@ def _rank(rank: int, world: int, folder: str) -> None:
             train(model, vocab, ids(vocab, other[:-500]), ids(vocab, other[-500:]), out / "mixed.safetensors", SAME_STEPS)
         except ValueError as exc:
             (out / "mixed.txt").write_text(str(exc))
-    finally:
+    except BaseException:
         dist.destroy_process_group()
+        raise
+    dist.barrier()  # as `distributed.process_group` does: no process leaves while another still works
+    dist.destroy_process_group()
 
 
 def _spawn(world: int, folder: Path, timeout: float = 120) -> None:

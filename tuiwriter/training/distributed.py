@@ -70,8 +70,14 @@ def process_group(world: World, device: torch.device) -> Iterator[None]:
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=TIMEOUT)
     try:
         yield
-    finally:
-        dist.destroy_process_group()
+    except BaseException:
+        dist.destroy_process_group()  # the others may be gone: no waiting for them
+        raise
+    # Every process done with its collectives before any leaves: a gloo process whose peer had
+    # already left aborted now and then ("terminate called without an active exception", 3 runs
+    # in 28 of the two-process test; none in 20 with the barrier).
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 def _wire() -> torch.device:
