@@ -50,12 +50,10 @@ TEXT = "The cat sat on the mat. The cat sat on the hat. The cat"
 
 
 def typed(ck, text: str, config: SuggestConfig | None = None) -> Engine:
-    """An engine after `text` typed one character at a time, a suggestion and the editor's idle
-    moment (`prepare`: where the engine learns) after each."""
+    """An engine after `text` typed one character at a time, a suggestion after each."""
     engine = Engine(ck, config)
     for i in range(1, len(text) + 1):
         "".join(engine.suggest(text[:i], i))
-        engine.prepare(text[:i], i)
     return engine
 
 
@@ -64,10 +62,10 @@ def test_learning_is_deterministic_and_a_function_of_the_text_typed(ck):
     assert torch.equal(a.adaptation.weights, b.adaptation.weights)
     assert not torch.equal(a.adaptation.weights, Engine(ck).adaptation.weights)  # it learnt
     assert a.adaptation.learnt == len(TEXT)
-    # the same characters learnt in one idle moment (after an accepted suggestion) give the same adaptation
+    # the same characters learnt in one request (an accepted suggestion) give the same adaptation
     at_once = Engine(ck)
-    at_once.prepare(TEXT[:40], 40)
-    at_once.prepare(TEXT, len(TEXT))
+    at_once.next_char_log_probs(TEXT[:40], 40)
+    at_once.next_char_log_probs(TEXT, len(TEXT))
     assert torch.equal(at_once.adaptation.weights, a.adaptation.weights)
     assert torch.allclose(at_once.adaptation.head_w, a.adaptation.head_w)
     assert list(a.suggest(TEXT, len(TEXT))) == list(b.suggest(TEXT, len(TEXT)))
@@ -78,37 +76,20 @@ def test_moving_the_cursor_back_or_peeking_learns_nothing(ck):
     before = engine.adaptation
     for cursor in (3, 30, 10, len(TEXT) - 1, len(TEXT)):
         "".join(engine.suggest(TEXT, cursor))
-        engine.prepare(TEXT, cursor)
     assert engine.adaptation is before
-
-
-def test_learning_happens_in_the_idle_moment_and_a_request_finds_it_done(ck):
-    """The `prepare` after a suggestion learns what was typed, so the next key's request has
-    nothing to learn (the keystroke path stays steps and decoding); a request after keys with no
-    idle moment between learns them first, to the same adaptation."""
-    engine, hurried = typed(ck, TEXT), typed(ck, TEXT)
-    more = TEXT + " sat"
-    engine.prepare(more, len(more))
-    learnt = engine.adaptation
-    assert learnt.learnt == len(more) and not torch.equal(learnt.weights, hurried.adaptation.weights)
-    "".join(engine.suggest(more, len(more)))
-    assert engine.adaptation is learnt  # nothing left to learn on the keystroke path
-    "".join(hurried.suggest(more, len(more)))  # no idle moment: the request learns first
-    assert torch.equal(hurried.adaptation.weights, learnt.weights)
-    assert torch.equal(hurried.adaptation.head_w, learnt.head_w)
 
 
 def test_an_opened_document_or_a_long_paste_is_not_learnt(ck):
     engine = Engine(ck)
     long_text = TEXT * 3
     assert len(long_text) > LEARN_SPAN
-    engine.prepare(long_text)  # the read-ahead of an opened document learns nothing
+    engine.prepare(long_text)  # the idle read-ahead learns nothing
     assert engine.adaptation.learnt == 0
-    engine.prepare(long_text, len(long_text))  # the cursor far past what was learnt: nothing either
+    engine.next_char_log_probs(long_text, len(long_text))  # a request far past what was learnt
     assert torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
     assert engine.adaptation.learnt == len(long_text)
     more = long_text + " sat"
-    engine.prepare(more, len(more))  # typed after it: learnt
+    engine.next_char_log_probs(more, len(more))  # typed after it: learnt
     assert engine.adaptation.learnt == len(more)
     assert not torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
 
@@ -121,10 +102,11 @@ def test_an_edit_before_what_was_learnt_rewinds_it_and_learns_the_new_text(ck):
     # going on from the edit learns the text as it now stands, as a fresh engine with what was
     # learnt before would
     snapshot = engine.adaptation
-    engine.prepare(edited, 30)
+    engine.next_char_log_probs(edited, 30)
     fresh = Engine(ck)
     fresh.adopt(snapshot)
-    fresh.prepare(edited, 30)
+    fresh.prepare(edited, 20)
+    fresh.next_char_log_probs(edited, 30)
     assert torch.equal(engine.adaptation.weights, fresh.adaptation.weights)
 
 

@@ -9,21 +9,17 @@ into words (`policy`).
 Learning (the rule that keeps "cached state == fresh computation" true). A prediction is a pure
 function of the text before the cursor and the engine's `Adaptation` (mixer weights, the output
 layer's correction, and `learnt`, the position the document has been learnt from up to). The
-adaptation changes only by learning from text the person wrote at the end of what was learnt:
-when the text before `learnt` is unchanged and the cursor is past it by at most LEARN_SPAN
-characters (typing, accepting a suggestion, a short paste), each character from `learnt` to the
-cursor is learnt, in order, from the prediction the engine makes for it there. Otherwise nothing
-is learnt: a cursor before `learnt` (a jump back, a peek) leaves it, an edit before it moves it
-back to the edit, a cursor further on (opening a document, a long paste, a jump ahead) moves it to
-the cursor. Learning happens in `prepare`, the idle moment the editor (and the language server)
-gives the engine after each suggestion, so it stays off the keystroke path (a character costs
-about what a model step does); a request learns first only what no idle moment did (keys typed
-faster than suggestions came). Either way each character is learnt once, in order, from the same
-prediction, so the adaptation a request sees does not depend on where the learning happened. A
-suggestion is decoded with the adaptation its request started with. So an engine and a fresh one
-given the same adaptation (`adaptation`, `adopt`) and text agree exactly, and `tuiwriter eval`'s
-simulated writer (which calls `prepare` after each suggestion, as the editor's idle moment)
-trains the mixer exactly as the editor does.
+adaptation changes only at the start of a request (`suggest`, `next_char_log_probs`),
+and only by learning from text the person wrote at the end of what was learnt (`prepare`, the idle
+read-ahead, never learns): when the text
+before `learnt` is unchanged and the cursor is past it by at most LEARN_SPAN characters (typing,
+accepting a suggestion, a short paste), each character from `learnt` to the cursor is learnt, in
+order, from the prediction the engine made (or would make) for it there. Otherwise nothing is
+learnt: a cursor before `learnt` (a jump back, a peek) leaves it, an edit before it moves it back
+to the edit, a cursor further on (opening a document, a long paste, a jump ahead) moves it to the
+cursor. A suggestion is decoded with the adaptation its request started with. So an engine and a
+fresh one given the same adaptation (`adaptation`, `adopt`) and text agree exactly, and
+`tuiwriter eval`'s simulated writer trains the mixer exactly as the editor does.
 
 Decoding memoises its steps on the states (`PState.next`): text typed or accepted along a shown
 suggestion, and going back to an earlier sample, cost no model step.
@@ -120,11 +116,11 @@ class Engine:
         if changed is not None and changed < self.adaptation.learnt:  # an edit before it: back to the edit
             self.adaptation = dataclasses.replace(self.adaptation, learnt=changed)
         if learn:
-            self._learn(text, cursor, cancelled)  # nothing left to learn when the idle moment did it
+            self._learn(text, cursor, cancelled)
         return self._cache.read(text, cursor, cancelled)
 
     def _learn(self, text: Text, cursor: int, cancelled: Cancelled | None) -> None:
-        """The adaptation after the text the person wrote since it last learnt ("Learning")."""
+        """The adaptation after the text the person wrote since the last request ("Learning")."""
         a = self.adaptation
         learnt = a.learnt
         if not (self.config.adapt or self.config.dynamic) or cursor <= learnt:
@@ -151,14 +147,12 @@ class Engine:
         self.adaptation = a
 
     def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
-        """The editor's idle moment: read and index the text before `cursor`, learn from what was
-        written up to it ("Learning"), and give the cursor's frontier every chain typing will need,
-        so the next keys cost one step each. Without a cursor, read the whole text ahead (a
-        document opened), learning nothing: it was not written where the cursor is. Safe to skip
-        (the next request learns what this would have); cancelling keeps what was done."""
-        at_cursor = cursor is not None  # without one it reads ahead, which learns nothing
+        """Optional warm-up while the editor is idle: read and index the text before `cursor`
+        (default: the end) and give the cursor's frontier every chain typing will need, so the
+        next keys cost one step each. Safe to skip; cancelling keeps what was done. Learns nothing
+        (the text it reads ahead was not written at the cursor)."""
         cursor = len(text) if cursor is None else cursor
-        if self._state_at(text, cursor, cancelled, learn=at_cursor) is not None:
+        if self._state_at(text, cursor, cancelled, learn=False) is not None:
             self._cache.complete(cursor, cancelled)
 
     def next_char_log_probs(self, text: Text, cursor: int) -> torch.Tensor:
