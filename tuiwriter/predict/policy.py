@@ -196,7 +196,7 @@ def first_word(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S,
     line end, is complete. Stops when no kept prefix is likelier than the best complete one (a
     prefix only grows less likely). None: no word completed within `max_len`, or cancelled.
     Greedy decoding takes the likeliest character at each step instead, which can lead into a less
-    likely word (`python -m tuiwriter.bench --beam`)."""
+    likely word (`tuiwriter eval --beam K` measures both: README, "Measuring")."""
     beams: list[tuple[float, str, S]] = [(0.0, "", state)]
     best: tuple[float, str] | None = None
     for _ in range(max_len):

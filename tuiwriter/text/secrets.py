@@ -230,10 +230,10 @@ def find_secrets(text: str) -> list[Secret]:
     return _merge(found)
 
 
-# A secret key word on a line, then a separator: where an assigned value (or a header's
+# A secret key word (`ANCHORS`) on a line, then a separator: where an assigned value (or a header's
 # credentials) could follow. Looser than ASSIGNMENT on purpose: the value may not be written yet.
 _KEY_THEN_SEPARATOR = re.compile(
-    r"(?:pass|pwd|secret|token|api|access|credential|private|authorization)[A-Za-z0-9_.\-]*[\"'`*]{0,3}[ \t]*(?::|=)",
+    "(?:" + "|".join(anchor.pattern.decode() for anchor in ANCHORS) + r")[A-Za-z0-9_.\-]*[\"'`*]{0,3}[ \t]*(?::|=)",
     re.IGNORECASE)
 
 
