@@ -24,11 +24,12 @@ def tune(model: str, path: str, chars: int, thresholds: list[float], document_ma
     texts = read_texts([path], engine.vocab.fold, chars)
     print(f"min_confidence sweep, {model} on {path}, {chars} chars")
     for threshold in thresholds:
-        engine.config.min_confidence = threshold
+        run = engine.sibling()  # a fresh document each time: nothing learnt from the last threshold's run
+        run.config.min_confidence = threshold
         tally = Tally()
         for _, text in texts:
-            simulate(engine, text, tally)
-        r = tally.summary(engine.name)
+            simulate(run, text, tally)
+        r = tally.summary(run.name)
         print(f"  {threshold:5.2f}  ksr {100 * r['ksr']:6.2f} %  accept {100 * r['accept_rate']:5.1f} %  "
               f"mean {r['suggestion_chars_mean']:5.2f} chars  shown {tally.shown}  bpc {r['bpc']:.4f}", flush=True)
 
