@@ -61,7 +61,7 @@ def test_learning_is_deterministic_and_a_function_of_the_text_typed(ck):
     a, b = typed(ck, TEXT), typed(ck, TEXT)
     assert torch.equal(a.adaptation.weights, b.adaptation.weights)
     assert not torch.equal(a.adaptation.weights, Engine(ck).adaptation.weights)  # it learnt
-    assert a.adaptation.learnt == len(TEXT)
+    assert a.adaptation.learnt == len(TEXT) - 1  # all but the key just typed (see the next test)
     # the same characters learnt in one request (an accepted suggestion) give the same adaptation
     at_once = Engine(ck)
     at_once.next_char_log_probs(TEXT[:40], 40)
@@ -69,6 +69,48 @@ def test_learning_is_deterministic_and_a_function_of_the_text_typed(ck):
     assert torch.equal(at_once.adaptation.weights, a.adaptation.weights)
     assert torch.allclose(at_once.adaptation.head_w, a.adaptation.head_w)
     assert list(a.suggest(TEXT, len(TEXT))) == list(b.suggest(TEXT, len(TEXT)))
+
+
+def test_the_key_just_typed_is_learnt_while_idle_and_the_idle_moment_changes_nothing_learnt(ck, monkeypatch):
+    import tuiwriter.predict.engine as engine_module
+    calls = {"request": 0, "idle": 0}
+    phase = ["request"]
+    real = engine_module.learn_head
+
+    def counted(*args, **kwargs):
+        calls[phase[0]] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "learn_head", counted)
+    idle = Engine(ck)
+    ghosts = []
+    for i in range(1, len(TEXT) + 1):
+        phase[0] = "request"
+        ghosts.append("".join(idle.suggest(TEXT[:i], i)))
+        phase[0] = "idle"
+        idle.prepare(TEXT[:i], i)  # the editor's idle moment once the ghost is shown
+    # every character was learnt once, each in an idle moment, none between a key and its ghost
+    assert calls == {"request": 0, "idle": len(TEXT)}
+    # and what was learnt, and so every ghost, is what an engine with no idle moment gets
+    phase[0] = "request"
+    busy = Engine(ck)
+    assert [("".join(busy.suggest(TEXT[:i], i))) for i in range(1, len(TEXT) + 1)] == ghosts
+    assert torch.equal(idle.adaptation.weights, busy.adaptation.weights)
+    assert torch.equal(idle.adaptation.head_w, busy.adaptation.head_w)
+    assert idle.adaptation.learnt == busy.adaptation.learnt == len(TEXT) - 1
+    # the next key takes what the idle moment learnt: the same as learning it then
+    more = TEXT + " s"
+    "".join(idle.suggest(more, len(more)))
+    "".join(busy.suggest(more, len(more)))
+    assert torch.equal(idle.adaptation.weights, busy.adaptation.weights)
+    # an edit before what the idle moment learnt throws it away
+    idle.prepare(more, len(more))
+    edited = TEXT + " t"
+    assert "".join(idle.suggest(edited, len(edited))) == "".join(busy.suggest(edited, len(edited)))
+    "".join(idle.suggest(edited + "h", len(edited) + 1))
+    "".join(busy.suggest(edited + "h", len(edited) + 1))
+    assert torch.equal(idle.adaptation.weights, busy.adaptation.weights)
+    assert torch.equal(idle.adaptation.head_w, busy.adaptation.head_w)
 
 
 def test_moving_the_cursor_back_or_peeking_learns_nothing(ck):
@@ -90,7 +132,7 @@ def test_an_opened_document_or_a_long_paste_is_not_learnt(ck):
     assert engine.adaptation.learnt == len(long_text)
     more = long_text + " sat"
     engine.next_char_log_probs(more, len(more))  # typed after it: learnt
-    assert engine.adaptation.learnt == len(more)
+    assert engine.adaptation.learnt == len(more) - 1
     assert not torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
 
 

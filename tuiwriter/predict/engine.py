@@ -9,17 +9,22 @@ into words (`policy`).
 Learning (the rule that keeps "cached state == fresh computation" true). A prediction is a pure
 function of the text before the cursor and the engine's `Adaptation` (mixer weights, the output
 layer's correction, and `learnt`, the position the document has been learnt from up to). The
-adaptation changes only at the start of a request (`suggest`, `next_char_log_probs`),
-and only by learning from text the person wrote at the end of what was learnt (`prepare`, the idle
-read-ahead, never learns): when the text
-before `learnt` is unchanged and the cursor is past it by at most LEARN_SPAN characters (typing,
-accepting a suggestion, a short paste), each character from `learnt` to the cursor is learnt, in
-order, from the prediction the engine made (or would make) for it there. Otherwise nothing is
-learnt: a cursor before `learnt` (a jump back, a peek) leaves it, an edit before it moves it back
-to the edit, a cursor further on (opening a document, a long paste, a jump ahead) moves it to the
-cursor. A suggestion is decoded with the adaptation its request started with. So an engine and a
-fresh one given the same adaptation (`adaptation`, `adopt`) and text agree exactly, and
-`tuiwriter eval`'s simulated writer trains the mixer exactly as the editor does.
+adaptation changes only at the start of a request (`suggest`, `next_char_log_probs`), and only by
+learning from text the person wrote at the end of what was learnt: when the text before `learnt`
+is unchanged and the cursor is past it by at most LEARN_SPAN characters (typing, accepting a
+suggestion, a short paste), each character from `learnt` up to the one before the cursor is learnt,
+in order, from the prediction the adaptation learnt up to that character makes there. The
+character just before the cursor (the key just typed) is not: a request at cursor c uses what was
+learnt from text[:c - 1], so that learning that character, the slow part (a mixture recomputed
+and the output layer's correction updated), happens in the idle moment after the suggestion
+(`prepare`) rather than between the key and its ghost. `prepare` keeps what it learns apart
+(`_ahead`) and a later request takes it only where it would have learnt the same itself, so
+whether an idle moment came changes when the work is done, never what is learnt. Otherwise
+nothing is learnt: a cursor before `learnt` (a jump back, a peek) leaves it, an edit before it
+moves it back to the edit, a cursor further on (opening a document, a long paste, a jump ahead)
+moves it to the cursor. A suggestion is decoded with the adaptation its request started with. So
+an engine and a fresh one given the same adaptation (`adaptation`, `adopt`) and text agree
+exactly, and `tuiwriter eval`'s simulated writer trains the mixer exactly as the editor does.
 
 Decoding memoises its steps on the states (`PState.next`): text typed or accepted along a shown
 suggestion, and going back to an earlier sample, cost no model step.
@@ -77,7 +82,8 @@ class Engine:
         self._slots = [(switch, dict(self.experts).get(switch), width, contexts)
                        for switch, width, contexts in MIXER_SLOTS]
         self.adaptation = Adaptation(initial_weights())
-        self._memo: tuple | None = None  # the last `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
+        self._ahead: Adaptation | None = None  # learnt further on by `prepare` (see "Learning")
+        self._memo: tuple | None = None  # the last request's `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
 
     def sibling(self) -> "Engine":
         """An engine for one more document (the language server keeps one per open file): the same
@@ -90,12 +96,14 @@ class Engine:
         other._slots = [(switch, dict(other.experts).get(switch), width, contexts)
                         for switch, width, contexts in MIXER_SLOTS]
         other.adaptation = Adaptation(initial_weights())
+        other._ahead = None
         other._memo = None
         return other
 
     def adopt(self, adaptation: Adaptation) -> None:
         """Take another engine's adaptation (a snapshot: neither changes the other's)."""
         self.adaptation = adaptation
+        self._ahead = None
 
     @classmethod
     def load(cls, spec: str, config: SuggestConfig | None = None, **options: object) -> "Engine":
@@ -115,58 +123,83 @@ class Engine:
         changed = self._cache.match(text)
         if changed is not None and changed < self.adaptation.learnt:  # an edit before it: back to the edit
             self.adaptation = dataclasses.replace(self.adaptation, learnt=changed)
+        if changed is not None and self._ahead is not None and changed < self._ahead.learnt:
+            self._ahead = None
         if learn:
             self._learn(text, cursor, cancelled)
         return self._cache.read(text, cursor, cancelled)
 
+    def _learning(self) -> bool:
+        return self.config.adapt or self.config.dynamic
+
     def _learn(self, text: Text, cursor: int, cancelled: Cancelled | None) -> None:
-        """The adaptation after the text the person wrote since the last request ("Learning")."""
+        """The adaptation a request at `cursor` uses: learnt up to the character before it ("Learning")."""
         a = self.adaptation
-        learnt = a.learnt
-        if not (self.config.adapt or self.config.dynamic) or cursor <= learnt:
+        if not self._learning() or cursor - 1 <= a.learnt:
             return
-        if cursor - learnt > LEARN_SPAN:  # not written here: opened, pasted, or a jump ahead
+        if cursor - a.learnt > LEARN_SPAN:  # not written here: opened, pasted, or a jump ahead
             self.adaptation = dataclasses.replace(a, learnt=cursor)
+            self._ahead = None
             return
-        ids = self.vocab.encode(text[learnt:cursor])
-        for p, x in zip(range(learnt, cursor), ids):
+        self.adaptation = self._learnt_to(text, cursor - 1, cancelled)
+
+    def _learnt_to(self, text: Text, end: int, cancelled: Cancelled | None) -> Adaptation:
+        """The adaptation after learning text[learnt:end] in order, from what `prepare` learnt
+        ahead where it reaches no further than `end`; stops early (what it learnt kept) when
+        cancelled."""
+        a = self.adaptation
+        ahead = self._ahead
+        if ahead is not None and a.learnt < ahead.learnt <= end:
+            a = ahead
+        ids = self.vocab.encode(text[a.learnt:end])
+        for p, x in zip(range(a.learnt, end), ids):
             state = self._cache.read(text, p, cancelled)
             if state is None:
                 break
             memo = self._memo
             if memo is not None and memo[0] == p and memo[1] is state and memo[2] is a and memo[3] == self._switches():
-                logp, inputs, context, model = memo[4]  # what the last request predicted there
+                logp, inputs, context, model = memo[4]  # what a request predicted there
             else:
-                logp, inputs, context, model = self._mixture(state, p, "", a)
+                logp, inputs, context, model = self._mixture(state, p, "", a, keep=False)
             weights, head_b, head_w = a.weights, a.head_b, a.head_w
             if self.config.adapt and len(inputs) > 1:
                 weights = learn_mixer(a.weights, inputs, context, logp, x)
             if self.config.dynamic:
                 head_b, head_w = learn_head(a, model, state.h[-1], x)
             a = Adaptation(weights, head_w, head_b, p + 1)
-        self.adaptation = a
+        return a
 
     def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
         """Optional warm-up while the editor is idle: read and index the text before `cursor`
         (default: the end) and give the cursor's frontier every chain typing will need, so the
-        next keys cost one step each. Safe to skip; cancelling keeps what was done. Learns nothing
-        (the text it reads ahead was not written at the cursor)."""
+        next keys cost one step each; then learn, ahead of the next request, the characters up to
+        the cursor that it will learn ("Learning"). Safe to skip; cancelling keeps what was done."""
         cursor = len(text) if cursor is None else cursor
-        if self._state_at(text, cursor, cancelled, learn=False) is not None:
-            self._cache.complete(cursor, cancelled)
+        if self._state_at(text, cursor, cancelled, learn=False) is None:
+            return
+        self._cache.complete(cursor, cancelled)
+        learnt = self.adaptation.learnt
+        if self._learning() and learnt < cursor <= learnt + LEARN_SPAN and not (cancelled is not None and cancelled()):
+            if self._ahead is None or self._ahead.learnt < cursor:
+                self._ahead = self._learnt_to(text, cursor, cancelled)
 
     def next_char_log_probs(self, text: Text, cursor: int) -> torch.Tensor:
         """Log-probabilities [vocab] of the character after text[:cursor], from the state the
         window rule gives there, exactly as for suggestions (used by `tuiwriter eval`)."""
         state = self._state_at(text, cursor, None)
         assert state is not None
-        return self._mixture(state, cursor, "", self.adaptation)[0]
+        a = self.adaptation
+        memo = self._memo
+        if memo is not None and memo[0] == cursor and memo[1] is state and memo[2] is a and memo[3] == self._switches():
+            return memo[4][0]  # the request at this cursor computed it
+        return self._mixture(state, cursor, "", a)[0]
 
-    def _mixture(self, state: PState, cursor: int, extra: str,
-                 adaptation: Adaptation) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor]:
+    def _mixture(self, state: PState, cursor: int, extra: str, adaptation: Adaptation,
+                 keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor]:
         """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
         [n, vocab], its weight rows, the model's own log-probs with the adapted output layer). An
-        expert that is off, absent or without an opinion has the model's log-probs stand in."""
+        expert that is off, absent or without an opinion has the model's log-probs stand in.
+        With nothing decoded it is memoised (unless not `keep`) for the request's next use."""
         model = self.predictor.log_probs(state)
         if self.config.dynamic:
             model = adapted_log_probs(model, state.h[-1], adaptation)
@@ -186,7 +219,7 @@ class Engine:
         before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]
         weight_rows = (context, CONTEXTS + char_class(before))
         result = mix(adaptation.weights, inputs, weight_rows), inputs, weight_rows, model
-        if not extra:  # learning at this position next reuses it (same state, same adaptation)
+        if keep and not extra:  # `next_char_log_probs` or learning here reuse it (same state, same adaptation)
             self._memo = (cursor, state, adaptation, self._switches(), result)
         return result
 
