@@ -3,11 +3,13 @@ cursor, and stays right while the document is edited."""
 
 from __future__ import annotations
 
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuiwriter.predict.experts import document_match
-from tuiwriter.predict.experts.document_match import MIN_MATCH, DocumentIndex, trust
+from tuiwriter.predict.experts.document_match import MIN_MATCH, DocumentIndex, DocumentMatchExpert, trust
+from tuiwriter.text.vocab import Vocab
 
 
 def indexed(text: str) -> DocumentIndex:
@@ -22,6 +24,25 @@ def test_it_copies_what_followed_the_longest_earlier_match():
     # the longer match wins over the more recent one
     text = "the cat sat. a bat ran. the cat sa"
     assert indexed(text).predict(len(text))[0] == "t"
+
+
+def test_its_inputs_are_the_counts_smoothed_with_the_model_by_hand():
+    # "abcdX" twice and "abcdY" once before the cursor; the most recent "abcd" matches longest
+    text = "abcdX abcdY 1abcdX 1abcd"
+    vocab = Vocab.from_counts({ch: 1 for ch in "abcdXY 1"})
+    expert = DocumentMatchExpert(vocab)
+    expert.read(text)
+    probs = torch.full((len(vocab),), 1.0 / len(vocab))
+    got = expert.inputs(text, len(text), "", probs)
+    p, x, y = 1.0 / len(vocab), vocab.id_of("X"), vocab.id_of("Y")
+    # the longest match (" 1abcd", 6 characters): X once; b = 1 distinct, n = 1
+    best = torch.full((len(vocab),), p / 2)
+    best[x] = (1 + p) / 2
+    # every candidate: X twice, Y once; b = 2 distinct, n = 3
+    every = torch.full((len(vocab),), 2 * p / 5)
+    every[x], every[y] = (2 + 2 * p) / 5, (1 + 2 * p) / 5
+    assert torch.allclose(got.logps[0].exp(), best) and torch.allclose(got.logps[1].exp(), every)
+    assert got.context == document_match.bucket(6, document_match.MIXER_EDGES)
 
 
 def test_it_sees_only_text_before_the_cursor():

@@ -54,13 +54,15 @@ class Expert(Protocol):
         """The expert for another document: what does not depend on the document is shared."""
 
 
-def smoothed(counts: torch.Tensor, probs: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-    """log((counts + b * probs) / (n + b)) with b = beta * (distinct characters counted): counts
-    escaped to the model's distribution as PPM escapes to a shorter context (method C), so a
-    character the counts never saw keeps the model's probability, scaled down."""
-    n = float(counts.sum())
-    b = beta * max(1, int((counts > 0).sum()))
-    return ((counts + b * probs) / (n + b)).clamp_min(1e-30).log()
+def smoothing(n: float, distinct: int, beta: float = 1.0) -> tuple[float, float]:
+    """How an expert's counts (n in all, `distinct` characters) are smoothed with the model's
+    distribution p: (counts + b * p) / (n + b) with b = beta * max(1, distinct), an escape to the
+    model as PPM escapes to a shorter context (method C), so a character the counts never saw keeps
+    the model's probability, scaled down. Returned as the affine form's (n + b, b / (n + b)): the
+    smoothed distribution is counts / (n + b) + (b / (n + b)) * p, which an expert can compute once
+    per context and apply to each p in a few tensor operations."""
+    b = beta * max(1, distinct)
+    return n + b, b / (n + b)
 
 
 def bucket(value: int, edges: tuple[int, ...]) -> int:

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
-from tuiwriter.predict.experts import Inputs, Opinion, bucket
+from tuiwriter.predict.experts import Inputs, Opinion, bucket, smoothing
 from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
@@ -443,7 +443,7 @@ class CorpusMemoryExpert:
     def _counted(self, context: str) -> tuple[torch.Tensor | None, torch.Tensor, int]:
         """The inputs as affine functions of the model's probabilities p, rows + scale * p (a
         context asked again costs three tensor operations): the longest match's counts and the
-        short ending's, each smoothed (`experts.smoothed`), and the PPM blend of every order,
+        short ending's, each smoothed (`experts.smoothing`), and the PPM blend of every order,
         each escaping to the next shorter, the shortest to p. (rows [3, vocab], scale [3, 1],
         context); rows None without a match."""
         orders = self.memory.orders(context)
@@ -453,9 +453,9 @@ class CorpusMemoryExpert:
         short = [c for k, c in orders if k <= SHORT_ORDER][-1] if any(k <= SHORT_ORDER for k, _ in orders) else counts
         rows, scale = [], []
         for c in (counts, short):
-            n, b = float(c.sum()), max(1, int((c > 0).sum()))
-            rows.append(c / (n + b))
-            scale.append(b / (n + b))
+            denominator, share = smoothing(float(c.sum()), int((c > 0).sum()))
+            rows.append(c / denominator)
+            scale.append(share)
         blend, share = torch.zeros_like(counts), 1.0
         for _, c in orders:  # blend_k = (e_k * blend_k-1 + c_k) / (n_k + e_k), blend_0 = p
             n, escape = float(c.sum()), PPM_ESCAPE * int((c > 0).sum())
