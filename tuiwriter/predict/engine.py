@@ -156,11 +156,7 @@ class Engine:
             state = self._cache.read(text, p, cancelled)
             if state is None:
                 break
-            memo = self._memo
-            if memo is not None and memo[0] == p and memo[1] is state and memo[2] is a and memo[3] == self._switches():
-                logp, inputs, context, model = memo[4]  # what a request predicted there
-            else:
-                logp, inputs, context, model = self._mixture(state, p, "", a, keep=False)
+            logp, inputs, context, model = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
             weights, head_b, head_w = a.weights, a.head_b, a.head_w
             if self.config.adapt and len(inputs) > 1:
                 weights = learn_mixer(a.weights, inputs, context, logp, x)
@@ -189,10 +185,16 @@ class Engine:
         state = self._state_at(text, cursor, None)
         assert state is not None
         a = self.adaptation
+        return (self._memoised(cursor, state, a) or self._mixture(state, cursor, "", a))[0]
+
+    def _memoised(self, cursor: int, state: PState, adaptation: Adaptation) -> tuple | None:
+        """What a request's `_mixture` gave at this cursor with nothing decoded, if it was the last
+        (same state, same adaptation, same switches); None otherwise."""
         memo = self._memo
-        if memo is not None and memo[0] == cursor and memo[1] is state and memo[2] is a and memo[3] == self._switches():
-            return memo[4][0]  # the request at this cursor computed it
-        return self._mixture(state, cursor, "", a)[0]
+        if memo is not None and memo[0] == cursor and memo[1] is state and memo[2] is adaptation \
+                and memo[3] == self._switches():
+            return memo[4]
+        return None
 
     def _mixture(self, state: PState, cursor: int, extra: str, adaptation: Adaptation,
                  keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor]:
