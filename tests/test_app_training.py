@@ -26,7 +26,7 @@ async def start_training(pilot, app, notes: Path) -> TrainScreen:
     await wait_until(pilot, lambda: isinstance(app.screen, TrainScreen), "the training screen")
     screen = app.screen
     await choose(pilot, screen, notes, minutes="5", size=None)  # fine-tune "tiny", the active model
-    await pilot.click("#start")
+    assert await pilot.click("#start")
     await wait_until(pilot, lambda: app.training.snapshot().chars_seen > 0, "training progress")
     return screen
 
