@@ -11,6 +11,7 @@ import time
 import pytest
 from editor_helpers import PtyApp, make_app, wait_until
 
+from tuiwriter.settings import Settings
 from tuiwriter.text import recovery
 from tuiwriter.tui.screens.dialogs import Choice
 
@@ -124,3 +125,19 @@ def test_a_copy_written_in_pieces_reads_back_exactly(tmp_path, monkeypatch):
     assert [s.text for s in recovery.for_document(tmp_path / "notes.md")] == [text]
     kept = recovery.keep(tmp_path / "other.md", text)
     assert recovery._read(kept).text == text and recovery._read(kept).kept
+
+
+async def test_closing_with_unsaved_text_keeps_the_copy_and_raises_nothing(tiny_checkpoint, tmp_path):
+    """The autosave timer may tick while the app closes, after its widgets are gone: it must not
+    fail there (it did: 'No nodes match #editor' after a test's last step)."""
+    path = tmp_path / "notes.md"
+    path.write_text("saved part")
+    app = make_app(tiny_checkpoint, path, settings=Settings(autosave_seconds=0.1))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*" and unsaved part")
+        typed = "saved part and unsaved part"
+        await wait_until(pilot, lambda: app.recorder.file.exists() and recovery._read(app.recorder.file).text == typed,
+                         "the recovery copy")
+        await app.editor.remove()  # as when the app closes: the editor goes first
+        await pilot.pause(0.6)  # a few autosave intervals
+    assert recovery._read(app.recorder.file).text == typed  # left for the next start to offer

@@ -163,9 +163,11 @@ class TuiwriterApp(App[None]):
         if self.settings_warning:
             self.notify(f"{self.settings_warning}; using defaults for those settings",
                         title="config.toml", severity="warning", timeout=10)
+        # The editor's timers, not the app's: they stop with it, so a tick while the app closes
+        # (its widgets gone, its own timers not yet) finds no editor missing.
         interval = max(0.25, self.settings.autosave_seconds / 2)
-        self.set_interval(interval, self._autosave_tick)
-        self.set_interval(DISK_CHECK_S, self._check_disk)
+        editor.set_interval(interval, self._autosave_tick)
+        editor.set_interval(DISK_CHECK_S, self._check_disk)
         self.call_after_refresh(self._painted)
 
     def _painted(self) -> None:
