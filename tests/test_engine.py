@@ -12,10 +12,11 @@ from secret_notes import make_secret_notes
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.checkpoint import CheckpointError
 from tuiwriter.predict.engine import Engine
-from tuiwriter.predict.mixer import Adaptation
 from tuiwriter.predict.experts.corpus_memory import remembered_from
+from tuiwriter.predict.mixer import Adaptation
 from tuiwriter.predict.policy import SuggestConfig, consume, next_word
-from tuiwriter.predict.predictor import FusedRNN, PState
+from tuiwriter.predict.predictor import Predictor, PState, advance
+from tuiwriter.predict.word_predictor import for_checkpoint, mid_start
 
 DOC = ("The quick brown fox jumps over the lazy dog. The cat sat on the mat and looked at the door.\n"
        "A writer writes every day, and the words come slowly. The dog ran to the door when the bell rang.\n")
@@ -24,7 +25,7 @@ DOC = ("The quick brown fox jumps over the lazy dog. The cat sat on the mat and 
 class CountingPredictor:
     """Wraps the real predictor and counts model steps: the unit of latency."""
 
-    def __init__(self, inner: FusedRNN) -> None:
+    def __init__(self, inner: Predictor) -> None:
         self.inner = inner
         self.vocab = inner.vocab
         self.steps = 0
@@ -49,7 +50,7 @@ WINDOW, BLOCK = 32, 8  # small, so that DOC (204 characters) spans several chain
 
 
 def make(ck, interval: int = 16, **config) -> tuple[Engine, CountingPredictor]:
-    counter = CountingPredictor(FusedRNN(ck.build_model(), ck.vocab))
+    counter = CountingPredictor(for_checkpoint(ck))  # the predictor the editor runs
     engine = Engine(ck, SuggestConfig(**config), predictor=counter, interval=interval, window=WINDOW, block=BLOCK)
     return engine, counter
 
@@ -68,18 +69,13 @@ def chain_start(cursor: int) -> int:
 
 def window_pass(ck, text: str, cursor: int) -> torch.Tensor:
     """The model's next-character log-probabilities after text[:cursor] under the window rule,
-    computed by the stock module in one pass over the chain's text: from the document-start state
-    at 0, from the checkpoint's mid-text state inside the document."""
-    model = ck.build_model()
+    computed by a fresh predictor of the kind the editor runs (`for_checkpoint`; that its steps
+    are the model's is `test_predictor`'s) reading the chain's text from its start: the
+    document-start state at 0, the checkpoint's mid-text state inside the document."""
+    predictor = for_checkpoint(ck)
     start = chain_start(cursor)
-    state = model.init_state(1)
-    if start and ck.mid_state is not None:
-        state = tuple(s[:, None].clone() for s in ck.mid_state)
-    with torch.inference_mode():
-        if cursor == start:  # nothing read: the head on the start state
-            return torch.log_softmax(model.head(state[0][-1]), dim=-1)[0]
-        logits, _ = model(torch.tensor([ck.vocab.encode(text[start:cursor])]), state)
-    return torch.log_softmax(logits[0, -1], dim=-1)
+    state = (mid_start(predictor, ck.mid_state) if start else None) or predictor.start()
+    return predictor.log_probs(advance(predictor, state, ck.vocab.encode(text[start:cursor])))
 
 
 def suggestion(engine: Engine, text: str, cursor: int | None = None, **kw) -> str:

@@ -7,7 +7,8 @@ import torch
 
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import CharRNN, ModelConfig
-from tuiwriter.predict.predictor import FusedRNN, ModulePredictor, advance
+from tuiwriter.predict.predictor import FusedRNN, Int8RNN, ModulePredictor, advance, int8_available
+from tuiwriter.predict.word_predictor import for_checkpoint
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
 TEXT = "Hello there, world.\nHow are you?\t(fine) 0123"
@@ -71,3 +72,33 @@ def test_fused_step_on_a_trained_checkpoint(tiny_checkpoint):
     state = advance(predictor, predictor.start(), ck.vocab.encode(text))
     assert torch.allclose(predictor.log_probs(state), expected[-1], atol=1e-5)
     assert ck.vocab.chars[int(predictor.log_probs(state).argmax())] in " \n"
+
+
+def test_int8_step_is_the_model_within_quantisation(tiny_checkpoint):
+    """The engine's int8 step: the float step's distribution within what int8 weights round off,
+    the same likeliest character almost everywhere, and a pure function of state and character."""
+    if not int8_available():
+        pytest.skip("this PyTorch build has no int8 linear layers")
+    ck = checkpoint.load(tiny_checkpoint)
+    model = ck.build_model()
+    fused, int8 = FusedRNN(model, ck.vocab), Int8RNN(model, ck.vocab)
+    ids = ck.vocab.encode("The cat sat on the mat. The dog ran to the park and the cat sat. " * 3)
+    a, b = fused.start(), int8.start()
+    bits_a = bits_b = 0.0
+    same_top = 0
+    for cid in ids:
+        pa, pb = fused.log_probs(a), int8.log_probs(b)
+        assert float((pa.exp() - pb.exp()).abs().max()) < 0.05
+        bits_a -= float(pa[cid])
+        bits_b -= float(pb[cid])
+        same_top += int(pa.argmax() == pb.argmax())
+        a, b = fused.step(a, cid), int8.step(b, cid)
+    assert abs(bits_a - bits_b) / len(ids) < 0.01  # nats per character
+    assert same_top >= 0.95 * len(ids)
+    again = advance(int8, int8.start(), ids)
+    assert torch.equal(again.h, b.h) and torch.equal(again.c, b.c)
+
+
+def test_the_editor_steps_an_lstm_with_int8_weights(tiny_checkpoint):
+    ck = checkpoint.load(tiny_checkpoint)
+    assert isinstance(for_checkpoint(ck), Int8RNN if int8_available() else FusedRNN)

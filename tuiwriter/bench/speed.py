@@ -1,7 +1,8 @@
 """Speed figures for the completion engine (`python -m tuiwriter.bench`).
 
-1. Per-character step cost at batch 1 for each size preset: the fused step (`FusedRNN`) against
-   `nn.LSTM` called per character (`ModulePredictor`) and `nn.LSTMCell` on the same weights.
+1. Per-character step cost at batch 1 for each size preset: the fused step (`FusedRNN`), the
+   same with int8 weights (`Int8RNN`, what the editor runs), `nn.LSTM` called per character
+   (`ModulePredictor`) and `nn.LSTMCell` on the same weights.
 2. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump): keystroke and full
    from the simulated writer of `tuiwriter eval`, on untrained weights with `min_confidence=0`:
    every suggestion runs to the 40-character cap and none is ever taken, so these are worst
@@ -23,12 +24,14 @@ from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.predict.engine import Engine
 from tuiwriter.predict.policy import SuggestConfig
-from tuiwriter.predict.predictor import FusedRNN, ModulePredictor
+from tuiwriter.predict.predictor import FusedRNN, Int8RNN, ModulePredictor, int8_available
 from tuiwriter.text.vocab import BASE_CHARS, UNK, Vocab
 
+ROUNDS = 5  # step costs are timed in this many interleaved rounds
 
-def timings(fn: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, float]:
-    """p50 and p99 in ms of `fn` over n calls."""
+
+def timed_calls(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
+    """ms of each of n calls of `fn` (after `warmup` untimed ones)."""
     for _ in range(warmup):
         fn()
     out = []
@@ -36,6 +39,12 @@ def timings(fn: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, 
         start = time.perf_counter()
         fn()
         out.append((time.perf_counter() - start) * 1e3)
+    return out
+
+
+def timings(fn: Callable[[], object], n: int, warmup: int = 20) -> tuple[float, float]:
+    """p50 and p99 in ms of `fn` over n calls."""
+    out = timed_calls(fn, n, warmup)
     return percentile(out, 50), percentile(out, 99)
 
 
@@ -46,17 +55,25 @@ def build(size: str, cell: str = "lstm") -> tuple[CharRNN, Vocab]:
 
 
 def step_costs(size: str, n: int, cell: str = "lstm") -> dict[str, tuple[float, float]]:
+    """p50/p99 ms of a step and its distribution for each predictor, timed in ROUNDS interleaved
+    rounds: on a shared machine the speed drifts within a minute, so a comparison is only fair
+    side by side."""
     model, vocab = build(size, cell)
-    results = {}
-    for name, predictor in (("fused", FusedRNN(model, vocab)), ("nn.LSTM" if cell == "lstm" else "nn.GRU",
-                                                                 ModulePredictor(model, vocab))):
-        box = [predictor.start()]
+    predictors = {"fused": FusedRNN(model, vocab)}
+    if cell == "lstm" and int8_available():
+        predictors["int8"] = Int8RNN(model, vocab)
+    predictors["nn.LSTM" if cell == "lstm" else "nn.GRU"] = ModulePredictor(model, vocab)
+    samples: dict[str, list[float]] = {name: [] for name in predictors}
+    for _ in range(ROUNDS):
+        for name, predictor in predictors.items():
+            box = [predictor.start()]
 
-        def one(p=predictor, box=box) -> None:
-            box[0] = p.step(box[0], 5)
-            p.log_probs(box[0])
+            def one(p=predictor, box=box) -> None:
+                box[0] = p.step(box[0], 5)
+                p.log_probs(box[0])
 
-        results[name] = timings(one, n)
+            samples[name] += timed_calls(one, max(1, n // ROUNDS))
+    results = {name: (percentile(v, 50), percentile(v, 99)) for name, v in samples.items()}
     if cell == "lstm":
         cells = [torch.nn.LSTMCell(model.rnn.input_size if k == 0 else model.config.hidden, model.config.hidden)
                  for k in range(model.config.layers)]

@@ -9,12 +9,22 @@ row lookup, in-place `addmv` into one preallocated gate buffer, inference mode t
 Training keeps the stock `nn.LSTM`; `ModulePredictor` calls it per character and exists as the
 reference and for the speed comparison (`python -m tuiwriter.bench`).
 
+`Int8RNN` is the same step with int8 weights (`int8_available`; the engine's choice for an
+LSTM): the three 2048x512 matrices of a 2x512 model are 12 MB as floats, more than a core's cache
+and a share of an L3 that other programs use too, so a float step is paced by memory and slows
+whenever a neighbour evicts it (0.35 to 1.45 ms p50 on this project's machine); as int8 (per-row
+scales, `quantized.linear_dynamic`: the hidden state quantized per call) they are 3 MB and the
+multiply uses the CPU's int8 dot products. Measured side by side on the shipped model
+(`python -m tuiwriter.bench --sizes base --no-engine`; models/README.md): the step and output
+layer about 3 to 4 times faster, bits/char within a thousandth on the dev texts.
+
 Every state the engine caches comes from the same `step`, so a state reached through cached
 checkpoints is bit-for-bit the state of a full pass from the document start.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Protocol, Sequence
 
 import torch
@@ -173,6 +183,71 @@ class FusedRNN(_HeadMixin):
             torch.sub(h_old[k], n, out=h[k])
             h[k].mul_(rz[H:]).add_(n)
         return PState(h, None)
+
+
+def _int8_pack(weight: torch.Tensor, bias: torch.Tensor | None) -> object:
+    """`weight` [out, in] as int8 rows, each with its own scale, packed for `linear_dynamic`."""
+    scale = weight.abs().amax(dim=1).clamp_min(1e-12) / 127.0
+    with warnings.catch_warnings():  # quantized tensors are marked for a future move to torchao
+        warnings.simplefilter("ignore")
+        q = torch.quantize_per_channel(weight, scale.double(), torch.zeros(len(scale), dtype=torch.long), 0,
+                                       torch.qint8)
+        return torch.ops.quantized.linear_prepack(q, bias)
+
+
+def _int8_linear(x: torch.Tensor, packed: object) -> torch.Tensor:
+    """x [1, in] through packed int8 weights. The input is quantized to 7 bits (reduce_range), as
+    PyTorch's own dynamic layers do on x86: CPUs without VNNI add int8 products in pairs into 16
+    bits, which 8-bit inputs can overflow (bits/char the same either way on the dev texts)."""
+    return torch.ops.quantized.linear_dynamic(x, packed, True)
+
+
+def int8_available() -> bool:
+    """Whether this PyTorch build runs int8 linear layers on this CPU (fbgemm/x86 or qnnpack)."""
+    try:
+        packed = _int8_pack(torch.ones(2, 2), None)
+        out = _int8_linear(torch.ones(1, 2), packed)
+        return bool(torch.allclose(out, torch.full((1, 2), 2.0), atol=0.05))
+    except (AttributeError, RuntimeError, NotImplementedError):
+        return False
+
+
+class Int8RNN(FusedRNN):
+    """`FusedRNN`'s LSTM step with int8 weights (the module docstring says why): layer 1 still
+    looks up its input side in the float table; W_hh, the upper layers' W_ih and the output layer
+    are int8. LSTM only (a GRU keeps `FusedRNN`)."""
+
+    def __init__(self, model: CharRNN, vocab: Vocab) -> None:
+        super().__init__(model, vocab)
+        if self.cell != "lstm":
+            raise ValueError("Int8RNN steps an LSTM")
+        self._q_hh = [_int8_pack(w, None) for w in self._w_hh]
+        self._q_ih = [None] + [_int8_pack(w, b) for w, b in zip(self._w_ih[1:], self._b[1:])]
+        self._q_head = _int8_pack(self._head_w, self._head_b)
+        del self._w_hh, self._w_ih  # the float copies: 12 MB for a 2x512 model, never read again
+
+    def _lstm_step(self, state: PState, char_id: int) -> PState:
+        linear = _int8_linear
+        h_old, c_old = state.h, state.c
+        h, c = torch.empty((2, *h_old.shape))
+        H = self.hidden
+        for k in range(self.layers):
+            if k == 0:
+                g = linear(h_old[0:1], self._q_hh[0])[0].add_(self._table[char_id])
+            else:
+                g = linear(h[k - 1:k], self._q_ih[k])[0].add_(linear(h_old[k:k + 1], self._q_hh[k])[0])
+            g[: 3 * H].sigmoid_()
+            gi, gf, go, gg = g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:].tanh_()
+            torch.mul(gf, c_old[k], out=c[k]).addcmul_(gi, gg)  # c = f * c + i * g
+            torch.tanh(c[k], out=h[k]).mul_(go)  # h = o * tanh(c)
+        return PState(h, c)
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        if state.logp is None:
+            with torch.inference_mode():
+                logits = _int8_linear(state.h[-1:], self._q_head)[0]
+                state.logp = torch.log_softmax(logits, dim=0)
+        return state.logp
 
 
 class ModulePredictor(_HeadMixin):

@@ -29,7 +29,7 @@ import torch
 
 from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.lm.model import CharRNN
-from tuiwriter.predict.predictor import FusedRNN, Predictor, PState
+from tuiwriter.predict.predictor import FusedRNN, Int8RNN, Predictor, PState, int8_available
 from tuiwriter.text.vocab import Vocab
 from tuiwriter.text.words import WordVocab, complete, extends, is_word, is_word_char
 
@@ -186,7 +186,10 @@ def for_checkpoint(ckpt: Checkpoint) -> Predictor:
     """The predictor the editor uses for a checkpoint: by its level."""
     if ckpt.words is not None:
         return WordPredictor(ckpt.build_model(), ckpt.vocab, ckpt.words)
-    return FusedRNN(ckpt.build_model(), ckpt.vocab)
+    model = ckpt.build_model()
+    if model.config.cell == "lstm" and int8_available():
+        return Int8RNN(model, ckpt.vocab)  # as fast again and more, the same bits/char (`predictor`)
+    return FusedRNN(model, ckpt.vocab)
 
 
 def mid_start(predictor: Predictor, mid: tuple[torch.Tensor, ...] | None) -> PState | None:
