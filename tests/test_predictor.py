@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tuiwriter.lm import checkpoint
+from tuiwriter.lm import checkpoint, store
 from tuiwriter.lm.model import CharRNN, ModelConfig
 from tuiwriter.predict.predictor import FusedRNN, Int8RNN, ModulePredictor, advance, int8_available
 from tuiwriter.predict.word_predictor import for_checkpoint
@@ -99,6 +99,8 @@ def test_int8_step_is_the_model_within_quantisation(tiny_checkpoint):
     assert torch.equal(again.h, b.h) and torch.equal(again.c, b.c)
 
 
-def test_the_editor_steps_an_lstm_with_int8_weights(tiny_checkpoint):
-    ck = checkpoint.load(tiny_checkpoint)
-    assert isinstance(for_checkpoint(ck), Int8RNN if int8_available() else FusedRNN)
+def test_the_editor_steps_the_shipped_model_with_int8_weights_and_a_small_one_with_floats(tiny_checkpoint):
+    shipped = checkpoint.load(store.shipped_default())
+    assert isinstance(for_checkpoint(shipped), Int8RNN if int8_available() else FusedRNN)
+    tiny = for_checkpoint(checkpoint.load(tiny_checkpoint))  # its weights stay in cache: floats are as fast
+    assert type(tiny) is FusedRNN

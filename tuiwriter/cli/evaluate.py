@@ -66,15 +66,14 @@ def _with_voice(args: argparse.Namespace) -> Engine:
     """The character model `--model` with the word-level model `--voice` mixed in."""
     from tuiwriter.lm import store
     from tuiwriter.predict.engine import Engine
-    from tuiwriter.predict.predictor import FusedRNN
-    from tuiwriter.predict.word_predictor import MixedPredictor, WordPredictor
+    from tuiwriter.predict.word_predictor import MixedPredictor, WordPredictor, for_checkpoint
 
     spec = active_model(args.model)
     char, word = store.load(spec), store.load(args.voice)
     if char.level != "char" or word.level != "word":
         raise UsageError(f"--voice mixes a word-level model into a char-level one: {spec} is {char.level}-level, "
                          f"{args.voice} is {word.level}-level")
-    mixed = MixedPredictor(FusedRNN(char.build_model(), char.vocab),
+    mixed = MixedPredictor(for_checkpoint(char),  # the character model as the editor steps it
                            WordPredictor(word.build_model(), word.vocab, word.words), args.voice_weight, word.mid_state)
     engine = Engine.load(spec, predictor=mixed)
     engine.name = f"{engine.name}+{args.voice_weight:g}*{args.voice}"

@@ -9,14 +9,14 @@ row lookup, in-place `addmv` into one preallocated gate buffer, inference mode t
 Training keeps the stock `nn.LSTM`; `ModulePredictor` calls it per character and exists as the
 reference and for the speed comparison (`python -m tuiwriter.bench`).
 
-`Int8RNN` is the same step with int8 weights (`int8_available`; the engine's choice for an
-LSTM): the three 2048x512 matrices of a 2x512 model are 12 MB as floats, more than a core's cache
-and a share of an L3 that other programs use too, so a float step is paced by memory and slows
-whenever a neighbour evicts it (0.35 to 1.45 ms p50 on this project's machine); as int8 (per-row
-scales, `quantized.linear_dynamic`: the hidden state quantized per call) they are 3 MB and the
-multiply uses the CPU's int8 dot products. Measured side by side on the shipped model
-(`python -m tuiwriter.bench --sizes base --no-engine`; models/README.md): the step and output
-layer about 3 to 4 times faster, bits/char within a thousandth on the dev texts.
+`Int8RNN` is the same step with int8 weights (`int8_available`; the engine's choice for an LSTM
+from `medium` up, `word_predictor.for_checkpoint`). The three 2048x512 matrices of a 2x512 model
+are 12 MB as floats, more than a core's cache and a share of an L3 that other programs use too,
+so a float step is paced by memory and slows whenever a neighbour evicts it (0.35 to 1.45 ms p50
+on this project's machine); as int8 (per-row scales, `quantized.linear_dynamic`: the hidden state
+quantized per call) they are 3 MB and the multiply uses the CPU's int8 dot products. Side by side
+on the shipped model (`python -m tuiwriter.bench --sizes base --no-engine`; models/README.md):
+the step and output layer 2 to 4 times faster, bits/char within a thousandth on the dev texts.
 
 Every state the engine caches comes from the same `step`, so a state reached through cached
 checkpoints is bit-for-bit the state of a full pass from the document start.

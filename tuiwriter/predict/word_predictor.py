@@ -187,9 +187,15 @@ def for_checkpoint(ckpt: Checkpoint) -> Predictor:
     if ckpt.words is not None:
         return WordPredictor(ckpt.build_model(), ckpt.vocab, ckpt.words)
     model = ckpt.build_model()
-    if model.config.cell == "lstm" and int8_available():
-        return Int8RNN(model, ckpt.vocab)  # as fast again and more, the same bits/char (`predictor`)
+    if model.config.cell == "lstm" and model.config.hidden >= INT8_FROM_HIDDEN and int8_available():
+        return Int8RNN(model, ckpt.vocab)  # faster at the same bits/char (`predictor`)
     return FusedRNN(model, ckpt.vocab)
+
+
+# int8 weights pay from `medium` up: a step of `small` (3 MB of float weights) stays in cache and
+# the per-call quantizing costs more than it saves (`python -m tuiwriter.bench --sizes small medium
+# base --no-engine`: small 0.126 / 0.138 ms float / int8, medium 0.213 / 0.167, base 1.279 / 0.285).
+INT8_FROM_HIDDEN = 384
 
 
 def mid_start(predictor: Predictor, mid: tuple[torch.Tensor, ...] | None) -> PState | None:
