@@ -13,7 +13,7 @@ from tuiwriter.bench.email import thread
 from tuiwriter.bench.ppmd import compare
 from tuiwriter.bench.mixfit import fit_mixer, mixer_bpc
 from tuiwriter.bench.memory import CANDIDATES, build_rss, candidates, memory_texts
-from tuiwriter.bench.speed import engine_latency, step_costs
+from tuiwriter.bench.speed import engine_latency, float_vs_int8, step_costs
 from tuiwriter.lm.model import SIZES
 
 
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablate", nargs="+", default=["lstm", "model", "+memory", "+document", "+learning", "+dynamic"])
     parser.add_argument("--ppmd", nargs=4, action="append", metavar=("MODEL", "TRAIN", "TEXT", "CHARS"),
                         help="tuiwriter eval beside PPMd-16 given TRAIN as context, on TEXT's first CHARS (repeatable)")
+    parser.add_argument("--weights", nargs="+", metavar=("MODEL", "FILE"),
+                        help="the engine with float and with int8 weights side by side, typing each FILE's first --chars")
     parser.add_argument("--email-thread", metavar="PATH", help="write the synthetic e-mail thread (latency text) to PATH")
     parser.add_argument("--thresholds", nargs="+", type=float, default=[0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5])
     args = parser.parse_args(argv)
@@ -69,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.ppmd:
         compare(args.ppmd)
+        return 0
+    if args.weights:
+        if len(args.weights) < 2:
+            parser.error("--weights needs a model and at least one file")
+        float_vs_int8(args.weights[0], args.weights[1:], args.chars)
         return 0
     if args.fit_mixer:
         fit_mixer(args.fit_mixer[0], args.fit_mixer[1], args.chars)

@@ -3,7 +3,9 @@
 1. Per-character step cost at batch 1 for each size preset: the fused step (`FusedRNN`), the
    same with int8 weights (`Int8RNN`, what the editor runs), `nn.LSTM` called per character
    (`ModulePredictor`) and `nn.LSTMCell` on the same weights.
-2. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump): keystroke and full
+2. The engine with float and with int8 weights (`--weights MODEL FILE...`), in one process, the
+   order alternating per text: bits/char, keys saved and latency of the simulated writer.
+3. Engine latency per size preset (SPEC "Metrics": keystroke, full, jump): keystroke and full
    from the simulated writer of `tuiwriter eval`, on untrained weights with `min_confidence=0`:
    every suggestion runs to the 40-character cap and none is ever taken, so these are worst
    cases; jump from random cursor moves in a document read once. A trained model's figures
@@ -15,11 +17,13 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
 
-from tuiwriter.bench.evaluate import Tally, percentile, simulate
+from tuiwriter.bench.evaluate import Tally, percentile, read_texts, simulate
+from tuiwriter.lm import checkpoint, store
 from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.predict.engine import Engine
@@ -107,3 +111,24 @@ def engine_latency(size: str, chars: int, jumps: int, interval: int) -> dict:
         next(engine.suggest(text, rng.randrange(len(text))))
         tally.jump_ms.append((time.perf_counter() - start) * 1e3)
     return tally.summary(engine.name)["latency_ms"]
+
+
+def float_vs_int8(spec: str, files: list[str], chars: int) -> None:
+    """`tuiwriter eval`'s simulated writer on each file's first `chars`, the engine stepping the
+    model with float weights (`FusedRNN`) and with int8 (`Int8RNN`), one after the other, the
+    order alternating per file: speed drifts on a shared machine, so only a pair run together
+    says what the weights change."""
+    ck = checkpoint.load(store.resolve(spec))
+    kinds = {"float": lambda: FusedRNN(ck.build_model(), ck.vocab),
+             "int8": lambda: Int8RNN(ck.build_model(), ck.vocab)}
+    for k, path in enumerate(files):
+        text = read_texts([path], ck.vocab.fold, chars)[0][1]
+        for kind in (["int8", "float"] if k % 2 == 0 else ["float", "int8"]):
+            engine = Engine(ck, name=spec, predictor=kinds[kind]())
+            tally = Tally()
+            simulate(engine, text, tally)
+            r = tally.summary(spec)
+            lat = r["latency_ms"]
+            print(f"  {Path(path).name[:28]:28} {kind:5} {r['bpc']:.4f} bits/char, {100 * r['ksr']:.2f} % saved, "
+                  + "   ".join(f"{m} {lat[m + '_p50']:.2f} / {lat[m + '_p99']:.2f}" for m in ("keystroke", "full", "jump"))
+                  + " ms", flush=True)
