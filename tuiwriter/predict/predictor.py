@@ -92,9 +92,11 @@ class _HeadMixin:
     def log_probs(self, state: PState) -> torch.Tensor:
         if state.logp is None:
             with torch.inference_mode():
-                logits = torch.addmv(self._head_b, self._head_w, state.h[-1])
-                state.logp = torch.log_softmax(logits, dim=0)
+                state.logp = torch.log_softmax(self._logits(state.h[-1]), dim=0)
         return state.logp
+
+    def _logits(self, h_top: torch.Tensor) -> torch.Tensor:
+        return torch.addmv(self._head_b, self._head_w, h_top)
 
 
 class FusedRNN(_HeadMixin):
@@ -154,19 +156,25 @@ class FusedRNN(_HeadMixin):
     def _lstm_step(self, state: PState, char_id: int) -> PState:
         h_old, c_old = state.h, state.c
         h, c = torch.empty((2, *h_old.shape))  # one allocation for the new state
-        g, gi, gf, go, gg = self._g, self._g_i, self._g_f, self._g_o, self._g_g
+        gi, gf, go, gg = self._g_i, self._g_f, self._g_o, self._g_g
         for k in range(self.layers):
-            if k == 0:
-                torch.addmv(self._table[char_id], self._w_hh[0], h_old[0], out=g)
-            else:
-                torch.addmv(self._b[k], self._w_ih[k], h[k - 1], out=g)
-                g.addmv_(self._w_hh[k], h_old[k])
+            self._lstm_gates(k, char_id, h, h_old)
             self._g_sig.sigmoid_()
             gg.tanh_()
             ck, hk = c[k], h[k]
             torch.mul(gf, c_old[k], out=ck).addcmul_(gi, gg)  # c = f * c + i * g
             torch.tanh(ck, out=hk).mul_(go)  # h = o * tanh(c)
         return PState(h, c)
+
+    def _lstm_gates(self, k: int, char_id: int, h: torch.Tensor, h_old: torch.Tensor) -> None:
+        """Layer k's gate pre-activations into the gate buffer: its input (the character's table
+        row, or the new state of the layer below) plus its recurrent side."""
+        g = self._g
+        if k == 0:
+            torch.addmv(self._table[char_id], self._w_hh[0], h_old[0], out=g)
+        else:
+            torch.addmv(self._b[k], self._w_ih[k], h[k - 1], out=g)
+            g.addmv_(self._w_hh[k], h_old[k])
 
     def _gru_step(self, state: PState, char_id: int) -> PState:
         H = self.hidden
@@ -213,9 +221,10 @@ def int8_available() -> bool:
 
 
 class Int8RNN(FusedRNN):
-    """`FusedRNN`'s LSTM step with int8 weights (the module docstring says why): layer 1 still
-    looks up its input side in the float table; W_hh, the upper layers' W_ih and the output layer
-    are int8. LSTM only (a GRU keeps `FusedRNN`)."""
+    """`FusedRNN`'s LSTM step with int8 weights (the module docstring says why): only the gates'
+    pre-activations and the logits differ. Layer 1 still looks up its input side in the float
+    table; W_hh, the upper layers' W_ih and the output layer are int8. LSTM only (a GRU keeps
+    `FusedRNN`)."""
 
     def __init__(self, model: CharRNN, vocab: Vocab) -> None:
         super().__init__(model, vocab)
@@ -226,28 +235,15 @@ class Int8RNN(FusedRNN):
         self._q_head = _int8_pack(self._head_w, self._head_b)
         del self._w_hh, self._w_ih  # the float copies: 12 MB for a 2x512 model, never read again
 
-    def _lstm_step(self, state: PState, char_id: int) -> PState:
-        linear = _int8_linear
-        h_old, c_old = state.h, state.c
-        h, c = torch.empty((2, *h_old.shape))
-        H = self.hidden
-        for k in range(self.layers):
-            if k == 0:
-                g = linear(h_old[0:1], self._q_hh[0])[0].add_(self._table[char_id])
-            else:
-                g = linear(h[k - 1:k], self._q_ih[k])[0].add_(linear(h_old[k:k + 1], self._q_hh[k])[0])
-            g[: 3 * H].sigmoid_()
-            gi, gf, go, gg = g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:].tanh_()
-            torch.mul(gf, c_old[k], out=c[k]).addcmul_(gi, gg)  # c = f * c + i * g
-            torch.tanh(c[k], out=h[k]).mul_(go)  # h = o * tanh(c)
-        return PState(h, c)
+    def _lstm_gates(self, k: int, char_id: int, h: torch.Tensor, h_old: torch.Tensor) -> None:
+        if k == 0:
+            torch.add(_int8_linear(h_old[0:1], self._q_hh[0])[0], self._table[char_id], out=self._g)
+        else:
+            torch.add(_int8_linear(h[k - 1:k], self._q_ih[k])[0], _int8_linear(h_old[k:k + 1], self._q_hh[k])[0],
+                      out=self._g)
 
-    def log_probs(self, state: PState) -> torch.Tensor:
-        if state.logp is None:
-            with torch.inference_mode():
-                logits = _int8_linear(state.h[-1:], self._q_head)[0]
-                state.logp = torch.log_softmax(logits, dim=0)
-        return state.logp
+    def _logits(self, h_top: torch.Tensor) -> torch.Tensor:
+        return _int8_linear(h_top[None], self._q_head)[0]
 
 
 class ModulePredictor(_HeadMixin):
