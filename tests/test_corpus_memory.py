@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,6 +86,54 @@ def test_the_experts_opinion_is_a_brute_force_search(text, doc, extra, rng):
             counts = got.mass
             assert sorted(c for c in vocab.chars for _ in range(int(counts[vocab.id_of(c)]))) == after
             assert got.total == len(after) and got.trust == trust(length, len(after))
+
+
+def expected_inputs(text: str, context: str, vocab: Vocab, p: np.ndarray) -> np.ndarray | None:
+    """The mixer's three distributions, from their definitions by brute force: what followed the
+    longest ending and the short ending, smoothed towards p, and the PPM blend of every ending
+    counted, each escaping to the next shorter and the shortest to p."""
+    found = brute_force(text, context, vocab)
+    if found is None or not found[1]:
+        return None
+
+    def counted(k: int) -> np.ndarray:
+        ending, c = context[-k:], np.zeros(len(vocab))
+        for at in range(len(text) - k):
+            if text.startswith(ending, at) and vocab.id_of(text[at + k]):
+                c[vocab.id_of(text[at + k])] += 1
+        return c
+
+    longest = found[0]
+    orders = [(k, counted(k)) for k in corpus_memory.ORDERS if k < longest] + [(longest, counted(longest))]
+    orders = [(k, c) for k, c in orders if c.any()]
+
+    def smoothed(c: np.ndarray) -> np.ndarray:
+        b = max(1, np.count_nonzero(c))
+        return (c + b * p) / (c.sum() + b)
+
+    short = [c for k, c in orders if k <= corpus_memory.SHORT_ORDER] or [orders[-1][1]]
+    blend = p
+    for _, c in orders:
+        escape = corpus_memory.PPM_ESCAPE * np.count_nonzero(c)
+        blend = (escape * blend + c) / (c.sum() + escape)
+    return np.stack([smoothed(orders[-1][1]), smoothed(short[-1]), blend])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="ab c", min_size=1, max_size=300), st.text(alphabet="ab c", min_size=3, max_size=40),
+       st.randoms(use_true_random=False))
+def test_the_mixers_inputs_are_the_counts_of_every_order_by_brute_force(text, doc, rng):
+    vocab = Vocab.build(["ab c"])
+    expert = CorpusMemoryExpert.remembering(Memory.of(text.encode()), vocab)
+    p = np.array([rng.random() + 0.01 for _ in range(len(vocab))])
+    p /= p.sum()
+    for cursor in range(len(doc) + 1):  # typing along: each context extends the last
+        expected = expected_inputs(text, doc[max(0, cursor - 32):cursor], vocab, p)
+        got = expert.inputs(doc, cursor, "", torch.tensor(p, dtype=torch.float32))
+        if expected is None:
+            assert got is None
+        else:
+            assert np.allclose(torch.stack(got.logps).exp().numpy(), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_typing_along_a_remembered_phrase_finds_every_longer_match():

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
@@ -85,6 +86,28 @@ def folded_utf8(text: str, vocab: Vocab) -> bytes:
         if k in text:
             data = data.replace(utf8(k), utf8(v))
     return data
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What followed one ending of the context in the remembered text: counts over the vocabulary
+    (scaled back from a sample for a frequent ending), their sum and how many characters occur,
+    kept together so that mixing a context again costs no reduction."""
+
+    length: int  # of the ending, in characters
+    counts: np.ndarray  # [vocab] float64
+    n: float
+    distinct: int
+
+    @classmethod
+    def of(cls, length: int, counts: np.ndarray, step: int) -> "Counted | None":
+        """From raw counts (int64, over the vocabulary) of every `step`-th place; None when empty."""
+        counts[0] = 0  # an unknown character is never suggested: nothing to learn from it
+        distinct = int(np.count_nonzero(counts))
+        if not distinct:
+            return None
+        scaled = counts * float(step)
+        return cls(length, scaled, float(scaled.sum()), distinct)
 
 
 def remembered(data: Corpus, vocab: Vocab) -> Memory | None:
@@ -201,9 +224,9 @@ class CorpusMemory:
             self._heads = memoryview(heads).cast("B").cast("q")
         self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 3-byte heads (2 without `heads`)
         self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
-        self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int]] = OrderedDict()
-        self._orders: OrderedDict[str, list[tuple[int, torch.Tensor]]] = OrderedDict()
-        self._short: OrderedDict[bytes, torch.Tensor | None] = OrderedDict()  # counts after short endings
+        self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int, Counted | None]] = OrderedDict()
+        self._orders: OrderedDict[str, list[Counted]] = OrderedDict()
+        self._short: OrderedDict[bytes, Counted | None] = OrderedDict()  # what followed short endings
         points = np.array([ord(c) for c in vocab.chars], dtype=np.int64)
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
@@ -296,66 +319,69 @@ class CorpusMemory:
         `context` is folded as the remembered text was. The answer depends on its last
         MAX_MATCH + 1 characters at most; the last RECENT answers are kept (the engine asks
         again for the same context: the suggestion, then the typed character's probability)."""
+        return self._match(context)[0]
+
+    def _match(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int, Counted | None]:
+        """`predict`'s answer, the match length found, and the longest match's `Counted` (as
+        `orders` counts it: sampled places scaled back), remembered for the last RECENT contexts."""
         key = context[-MAX_MATCH - 1:]
         known = self._recent.get(key)
         if known is not None:
             self._recent.move_to_end(key)
-            self._last = (context, known[1])
-            return known[0]
-        answer, length = self._search(context)
-        self._last = (context, length)
-        self._recent[key] = (answer, length)
-        if len(self._recent) > RECENT:
-            self._recent.popitem(last=False)
-        return answer
+        else:
+            known = self._recent[key] = self._search(context)
+            if len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        self._last = (context, known[1])
+        return known
 
-    def orders(self, context: str) -> list[tuple[int, torch.Tensor]]:
-        """(length, counts of what followed) for the longest match `predict` finds and for each
-        shorter ending of ORDERS characters, shortest first; [] without a match. Counts of a
-        frequent ending are sampled evenly and scaled back to its number of places."""
+    def orders(self, context: str) -> list[Counted]:
+        """What followed the longest match `predict` finds and each shorter ending of ORDERS
+        characters, shortest first; [] without a match. Counts of a frequent ending are sampled
+        evenly and scaled back to its number of places."""
         key = context[-MAX_MATCH - 1:]
         known = self._orders.get(key)
         if known is not None:
             self._orders.move_to_end(key)
             return known
-        found = self.predict(context)
-        answer: list[tuple[int, torch.Tensor]] = []
+        found, longest, counted = self._match(context)
+        answer: list[Counted] = []
         if found is not None:
-            longest = found[1]
-            for k in [k for k in ORDERS if k < longest]:
+            for k in ORDERS:
+                if k >= longest:
+                    break
                 pattern = utf8(context[-k:])
-                counts = self._short.get(pattern, False)
-                if counts is False:  # short endings recur all the time: their counts are kept
+                short = self._short.get(pattern, False)
+                if short is False:  # short endings recur all the time: their counts are kept
                     a, b = self._find(pattern) if len(pattern) >= 3 else self._range(pattern)
-                    counts = self._short[pattern] = self._counts(a, b, len(pattern))
+                    short = self._short[pattern] = self._counts(k, a, b, len(pattern))
                     if len(self._short) > SHORT_KEPT:
                         self._short.popitem(last=False)
-                if counts is not None:
-                    answer.append((k, counts))
-            a, b = self._find(utf8(context[-longest:]))
-            counts = self._counts(a, b, len(utf8(context[-longest:])))
-            if counts is not None:
-                answer.append((longest, counts))
+                if short is not None:
+                    answer.append(short)
+            if counted is not None:
+                answer.append(counted)
         self._orders[key] = answer
         if len(self._orders) > RECENT:
             self._orders.popitem(last=False)
         return answer
 
-    def _counts(self, a: int, b: int, width: int) -> torch.Tensor | None:
-        """Counts [vocab] of the characters after suffixes a:b (matches of `width` bytes), sampled
-        to MAX_COUNTED places and scaled back; None when no known character followed."""
+    def _followers(self, a: int, b: int, width: int) -> tuple[np.ndarray, int]:
+        """(raw counts [vocab] of the characters after suffixes a:b, matches of `width` bytes,
+        counted on every step-th of them so at most MAX_COUNTED places; step)."""
         n = self.size
         step = max(1, (b - a) // MAX_COUNTED)
         after = self.suffixes[a:b:step].astype(np.int64) + width
-        after = after[(after >= width) & (after < n)]
-        counts = np.bincount(self._next_ids(after), minlength=self.vocab_size)[:self.vocab_size]
-        counts[0] = 0
-        if not counts.any():
-            return None
-        return torch.from_numpy((counts * step).astype(np.float32))
+        after = after[(after >= width) & (after < n)]  # a damaged index must not crash a query
+        return np.bincount(self._next_ids(after), minlength=self.vocab_size)[:self.vocab_size], step
 
-    def _search(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int]:
-        """(`predict`'s answer, the match length found even where no known character followed)."""
+    def _counts(self, length: int, a: int, b: int, width: int) -> Counted | None:
+        """What followed suffixes a:b (an ending of `length` characters, `width` bytes)."""
+        return Counted.of(length, *self._followers(a, b, width))
+
+    def _search(self, context: str) -> tuple[tuple[torch.Tensor, int] | None, int, Counted | None]:
+        """(`predict`'s answer, the match length found even where no known character followed,
+        the longest match's `Counted`)."""
         n = self.size
         lengths = self._lengths(context)
         bound = self._bound(context)
@@ -375,16 +401,14 @@ class CorpusMemory:
                 hi = mid - 1
             mid = (lo + hi) // 2
         if best is None:
-            return None, MIN_MATCH - 1
+            return None, MIN_MATCH - 1, None
         length, width, a, b = best
-        step = max(1, (b - a) // MAX_COUNTED)
-        after = self.suffixes[a:b:step].astype(np.int64) + width
-        after = after[(after >= width) & (after < n)]  # a damaged index must not crash a query
-        counts = np.bincount(self._next_ids(after), minlength=self.vocab_size)
-        counts[0] = 0  # an unknown character is never suggested: nothing to learn from it
+        counts, step = self._followers(a, b, width)
+        counts[0] = 0
         if not counts.any():
-            return None, length
-        return (torch.from_numpy(counts.astype(np.float32)), length), length
+            return None, length, None
+        answer = torch.from_numpy(counts.astype(np.float32)), length
+        return answer, length, Counted.of(length, counts.copy(), step)
 
 
 def trust(length: int, occurrences: int) -> float:
@@ -449,23 +473,26 @@ class CorpusMemoryExpert:
         orders = self.memory.orders(context)
         if not orders:
             return None, torch.zeros(0), 0
-        longest, counts = orders[-1]
-        short = [c for k, c in orders if k <= SHORT_ORDER][-1] if any(k <= SHORT_ORDER for k, _ in orders) else counts
-        rows, scale = [], []
-        for c in (counts, short):
-            denominator, share = smoothing(float(c.sum()), int((c > 0).sum()))
-            rows.append(c / denominator)
-            scale.append(share)
-        blend, share = torch.zeros_like(counts), 1.0
-        for _, c in orders:  # blend_k = (e_k * blend_k-1 + c_k) / (n_k + e_k), blend_0 = p
-            n, escape = float(c.sum()), PPM_ESCAPE * int((c > 0).sum())
-            blend = (blend * escape + c) / (n + escape)
-            share *= escape / (n + escape)
-        rows.append(blend)
-        scale.append(share)
-        context_id = bucket(longest, MIXER_EDGES) * (len(MIXER_COUNT_EDGES) + 1) + bucket(
-            int(counts.sum()), MIXER_COUNT_EDGES)
-        return torch.stack(rows), torch.tensor(scale)[:, None], context_id
+        longest = orders[-1]
+        short = next((o for o in reversed(orders) if o.length <= SHORT_ORDER), longest)
+        rows = np.empty((3, len(longest.counts)))
+        scale = np.empty((3, 1), dtype=np.float32)
+        for i, o in enumerate((longest, short)):
+            denominator, scale[i, 0] = smoothing(o.n, o.distinct)
+            np.divide(o.counts, denominator, out=rows[i])
+        # blend_k = (e_k * blend_k-1 + c_k) / (n_k + e_k), blend_0 = p, unrolled: blend = sum over
+        # k of c_k / (n_k + e_k) times the escapes of every longer order, + p times all escapes
+        weights, share = np.empty(len(orders)), 1.0
+        for i in range(len(orders) - 1, -1, -1):
+            o = orders[i]
+            escape = PPM_ESCAPE * o.distinct
+            weights[i] = share / (o.n + escape)
+            share *= escape / (o.n + escape)
+        np.dot(weights, np.stack([o.counts for o in orders]), out=rows[2])
+        scale[2, 0] = share
+        context_id = bucket(longest.length, MIXER_EDGES) * (len(MIXER_COUNT_EDGES) + 1) + bucket(
+            int(longest.n), MIXER_COUNT_EDGES)
+        return torch.from_numpy(rows.astype(np.float32)), torch.from_numpy(scale), context_id
 
     def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
