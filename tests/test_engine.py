@@ -522,11 +522,14 @@ def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck, tmp_path):
 def test_a_plain_first_word_streams_before_it_is_complete_with_the_guard_on(ck):
     """The guard holds a word only where a secret rule could take it in: a word of letters on an
     ordinary line shows its first character after one decoding step, not after the whole word
-    (what keeps a keystroke's first ghost character fast); a token, or any word on a line with a
+    (what keeps a keystroke's first ghost character fast), a link once its scheme is decoded; a
+    token, or any word on a line with a
     secret key word and a separator, waits until it is complete. Either way the suggestion is the
     same."""
     for text, word, steps_before_first in (("A note ", "wonderfully ", 1), ("A note ", "Wonderfully ", 1),
-                                           ("see the api: ", "wonderfully ", 11), ("A note ", "9wonderfully ", 12)):
+                                           ("see the api: ", "wonderfully ", 11), ("A note ", "9wonderfully ", 12),
+                                           # a link shows up to its scheme's `:` while its path is judged whole
+                                           ("See the ", "(https://github.com/jb) ", 6)):
         engine = scripted(ck, text + word + "then more. Next")
         steps = []
         step = engine.predictor.step
@@ -541,4 +544,6 @@ def test_the_guard_judges_each_word_whole_before_it_shows(ck):
     assert suggestion(scripted(ck, "AKIAIOSFODNN7EXAMPLE then words"), "") == ""
     assert list(scripted(ck, "plain words. Next").suggest("", 0)) == list("plain words. ")  # whole words show
     assert suggestion(scripted(ck, "abcdefghijk", min_confidence=0.5), "") == "abcdef"  # cut short: still shown
+    # a link streams up to where a password could follow, and stops before the password
+    assert suggestion(scripted(ck, "postgres://admin:hunter2@db.example.com/notes more"), "") == "postgres://admin:"
     assert list(scripted(ck, "plain words. Next", secret_guard=False).suggest("", 0))[:2] == ["p", "l"]

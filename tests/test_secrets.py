@@ -7,10 +7,19 @@ import random
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tuiwriter.text.secrets import RANDOM_KIND, Secret, find_secrets, is_secret_name, looks_random, may_show_early, scrub
+from tuiwriter.text.secrets import (
+    RANDOM_KIND,
+    Secret,
+    find_secrets,
+    is_secret_name,
+    looks_random,
+    may_show_early,
+    scrub,
+    shown_early,
+)
 
 
 @pytest.mark.parametrize("name", [
@@ -226,3 +235,47 @@ def test_a_word_shown_early_is_never_inside_a_secret(text):
     if may_show_early(text):
         word_start = max(text.rfind(" "), text.rfind("\n")) + 1
         assert all(span.end <= word_start or span.start >= len(text) for span in find_secrets(text))
+
+
+@pytest.mark.parametrize("before,decoded,shown", [
+    ("Read the [source", "](https://stackoverflow.com/questions/351", len("](https://stackoverflow.")),
+    ("see https://developer.m", "ozilla.org/en-US/docs/Web", len("ozilla.")),  # host dots end runs
+    ("the ", "docs](http://www.postgresql.org/docs/current/", len("docs](http://www.postgresql.")),
+    ("see ", "(https://github.com/jbranchaud", len("(https://github.")),
+    ("a plain ", "word", len("word")),  # `may_show_early`: all of it
+    ("go to postgres://admin:", "hunter2@db.example", 0),  # a password after `://user:`, no `/` yet
+    ("go to ", "https://admin:hunter2", len("https://admin:")),  # up to the `:`
+    ("go to ", "https://example.com:8080/path.x", len("https://example.com:8080/path.")),  # `/` closes the host
+    ("key ", "abc.SG.aBcD.xy", len("abc.")),  # SendGrid key: spans dots
+    ("t ", "x.eyJhbGciOi.eyJzdWIi.sig", len("x.")),  # a JWT
+    ("password = ", "abc.def", 0),  # an assigned value
+    ("id ", "AKIAIOSFODNN7EXAMPLE", 0),  # one run: nothing until it ends
+])
+def test_how_much_of_a_word_a_ghost_may_show_before_it_is_complete(before, decoded, shown):
+    assert shown_early(before + decoded, len(before)) == shown
+
+
+FRAGMENTS = ["://", "user:", "pw@", "@", "SG.", "eyJ", "token=", "password: ", "AKIA", "sk-", "ghp_", "(", ")", ".",
+             "/", "?", "#", " ", "\n", "-----BEGIN RSA PRIVATE KEY-----\n", "Authorization: Bearer ",
+             "SG.abcdefghijklmnopqrstuv.", "eyJhbGciOiJI.", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"]
+PIECES = st.lists(st.one_of(st.sampled_from(FRAGMENTS),
+                            st.text(alphabet=string.ascii_letters + string.digits + "+/_-=:.@?#(", min_size=1, max_size=30)),
+                  max_size=8).map("".join)
+
+
+@given(PIECES, PIECES, PIECES)
+@example("go to ", "https://admin:hun.ter", "2@db")  # a password with a dot, its `@` still to come
+@example("key ", "SG.abcdefghijklmnopqrstuv.", "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ")
+@example("t ", "eyJhbGciOiJI.eyJzdWIiOiIx.", "sig")
+@settings(max_examples=600, deadline=None)
+def test_what_shows_early_never_becomes_part_of_a_secret_whatever_follows(before, decoded, more):
+    """The guard stops a ghost when a secret-looking span reaches into it; what `shown_early` lets
+    show before the word is complete must stay outside every span, however the word goes on.
+    (Only the part past `may_show_early`'s: a word of letters can still turn out to be the start of
+    a random string, which is that rule's accepted cost.)"""
+    text = before + decoded
+    if may_show_early(text) or any(span.end > len(before) for span in find_secrets(text)):
+        return  # streamed by the older rule, or the guard stops the ghost
+    shown = shown_early(text, len(before))
+    for span in find_secrets(text + more):
+        assert max(span.start, len(before)) >= min(span.end, len(before) + shown), (span, shown)

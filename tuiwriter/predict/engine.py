@@ -51,7 +51,7 @@ from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
 from tuiwriter.predict.word_predictor import for_checkpoint, mid_start
-from tuiwriter.text.secrets import find_secrets, may_show_early
+from tuiwriter.text.secrets import find_secrets, shown_early
 
 Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
 SECRET_CONTEXT = 512  # characters before the cursor the secret guard looks at with a suggestion
@@ -250,18 +250,18 @@ class Engine:
         return decode(state, self._advance, lambda s, decoded: self._mixture(s, cursor, decoded, adaptation)[0],
                       self.vocab.chars, self._newline, self.config, sample, cancelled, guard, early)
 
-    def _secret_guard(self, cursor: int) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+    def _secret_guard(self, cursor: int) -> tuple[Callable[[str], bool], Callable[[str], int]]:
         """Whether the text before the cursor plus a suggestion holds a secret-looking span that
         reaches into the suggestion (`text.secrets`): a person typing the start of a key never
-        sees the rest of it, whatever the model or its memory learnt; and whether the suggestion's
-        first word may show before it is complete (`may_show_early`)."""
+        sees the rest of it, whatever the model or its memory learnt; and how much of the
+        suggestion's first word may show before it is complete (`shown_early`)."""
         context = self._cache.doc[max(0, cursor - SECRET_CONTEXT):cursor]
 
         def reaches(decoded: str) -> bool:
             return any(span.end > len(context) for span in find_secrets(context + decoded))
 
-        def early(decoded: str) -> bool:
-            return may_show_early(context + decoded)
+        def early(decoded: str) -> int:
+            return shown_early(context + decoded, len(context))
 
         return reaches, early
 

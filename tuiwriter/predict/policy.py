@@ -19,11 +19,12 @@ could complete an API key the person starts typing. `decode` takes a `guard` tha
 the text before the cursor plus the characters decoded so far hold a secret-looking span that
 reaches into the suggestion (`text.secrets.find_secrets`); the suggestion ends before anything
 such is shown. With a guard a word is held back until it is complete, so a token is judged whole
-before any of it shows, unless `early(text)` says no secret rule could take in the word so far
-(`text.secrets.may_show_early`: a word of letters, of digits, or of neither, with no secret key
-word and separator on its line): then the first
-word streams as it is decoded, which is what puts its first character on screen within a step or
-two of the key rather than after the whole word.
+before any of it shows, except the part `early(decoded)` says no secret rule could take in
+whatever follows (`text.secrets.shown_early`): all of a word of letters, of digits, or of neither,
+and of a link the part up to its last `.`, `:`, `(` or the like, where every run a token could
+span has ended. That part of the first word streams as it is decoded, which is what puts its
+first character on screen within a step or two of the key rather than after the whole word (a
+link's path of 40 characters is 40 model steps).
 
 Resamples (sample=k>0) are alternatives the person asked for, so they always show something:
 at temperature 0 the k-th next-best first character (newline excluded) followed by the most
@@ -119,12 +120,13 @@ def choose(logp: torch.Tensor, config: SuggestConfig, sample: int, first: bool, 
 def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str], torch.Tensor],
            chars: str, newline: int, config: SuggestConfig, sample: int = 0,
            cancelled: Cancelled | None = None, guard: Callable[[str], bool] | None = None,
-           early: Callable[[str], bool] | None = None) -> Iterator[str]:
+           early: Callable[[str], int] | None = None) -> Iterator[str]:
     """Yield the suggestion's characters as they are decoded from `state` (the state after the
     text before the cursor). `log_probs(state, decoded)` is the next-character distribution after
     the characters decoded so far; `advance(state, id)` the state after one more; `guard(decoded)`
     is true when a secret-looking span reaches into `decoded` (nothing more is shown then);
-    `early(decoded)` whether the first word may show before it is complete despite the guard."""
+    `early(decoded)` how many characters of `decoded` may show before the first word is complete
+    despite the guard."""
     cfg = config
     generator = torch.Generator().manual_seed(sample) if cfg.temperature > 0 else None
     first = True  # decoding the first word: streamed as it comes
@@ -171,12 +173,16 @@ def decode(state: S, advance: Callable[[S, int], S], log_probs: Callable[[S, str
         content = content or ch not in BREAKS
         sentence_end = ended
         ended = ch in SENTENCE_END or (ended and ch in CLOSERS)
-        streams = first and content and j + 1 >= min_chars and (guard is None or early is not None and early(decoded))
-        if streams or word_end:  # blanks wait for content
+        ready = len(held) if word_end else 0  # of the held characters, those that may show now
+        if first and content and j + 1 >= min_chars and not word_end:  # blanks wait for content
+            shows = len(decoded) if guard is None else early(decoded) if early is not None else 0
+            if shows >= min_chars:
+                ready = max(0, shows - (len(decoded) - len(held)))
+        if ready:
             if guard is not None and guard(decoded):
                 return
-            yield from _unless_cancelled(held, cancelled)
-            held.clear()
+            yield from _unless_cancelled(held[:ready], cancelled)
+            del held[:ready]
         if word_end:
             if ch == "\n" or sentence_end:
                 return

@@ -15,7 +15,8 @@ secret must never reach training. Two checks, both cheap enough for hundreds of 
 `scrub(text)` removes every span (drops it, leaving no placeholder): the text keeps no trace of
 the secret, not even its length, and the model learns no placeholder it could later suggest.
 The editor's ghost filter uses the same `find_secrets`, so what training drops is never shown;
-`may_show_early` says when a word can be shown before it is complete (no rule could make it secret).
+`shown_early` says how much of a word can be shown before it is complete: all of it where no rule
+could make it secret (`may_show_early`), else up to where every run a secret could span has ended.
 """
 
 from __future__ import annotations
@@ -253,6 +254,45 @@ def may_show_early(text: str) -> bool:
                                 or not any(c.isalnum() for c in word))):
         return False
     return _KEY_THEN_SEPARATOR.search(line) is None and "PRIVATE KEY" not in text
+
+
+# Tokens whose format spans a dot (SendGrid's `SG.…….……`, a JWT's three parts): no run ends them.
+_DOTTED_TOKEN_STARTS = ("SG.", "eyJ")
+
+
+def shown_early(text: str, start: int) -> int:
+    """How many characters of text[start:], the first word of a ghost decoded so far after the
+    text before the cursor, may show before the word is complete. All of them where
+    `may_show_early` holds. Else up to the word's last character outside the base64 alphabet
+    (`.`, `:`, `(`, `?`, `#`, ...): every run of base64 characters before it has ended, and a
+    random-looking string or a token in a known format lies within one run, so what follows
+    cannot make any of it part of a secret; the guard judges those runs before they show. Less
+    where a token that spans dots has begun (up to its start), and where a URL's password could
+    follow (`://user:` with no `/` after it yet: up to that `:`); none on a line with a secret
+    key word and a separator (an assigned value may follow) or after a private key header.
+    This is what shows a link's `(https:` and `//github.` while the rest of its path is judged
+    whole."""
+    if may_show_early(text):
+        return len(text) - start
+    line_start = text.rfind("\n") + 1
+    if _KEY_THEN_SEPARATOR.search(text, line_start) is not None or "PRIVATE KEY" in text:
+        return 0
+    word_start = max(text.rfind(" "), text.rfind("\t"), line_start - 1) + 1
+    end = len(text)
+    for lead in _DOTTED_TOKEN_STARTS:
+        at = text.find(lead, word_start)
+        if at >= 0:
+            end = min(end, at)
+    at = text.find("://", word_start)
+    while 0 <= at < end:  # `://user:PASSWORD@`: the password follows the first `:` before any `/`
+        colon = text.find(":", at + 3, end)
+        if colon >= 0 and text.find("/", at + 3, colon) < 0 and text.find("/", colon) < 0:
+            end = colon + 1
+        at = text.find("://", at + 3)
+    for i in range(end - 1, start - 1, -1):
+        if text[i] not in _B64_CHARS:
+            return i + 1 - start
+    return 0
 
 
 def _merge(spans: list[Secret]) -> list[Secret]:
