@@ -14,7 +14,7 @@ from tuiwriter.lm.checkpoint import CheckpointError
 from tuiwriter.predict.engine import Engine
 from tuiwriter.predict.experts.corpus_memory import remembered_from
 from tuiwriter.predict.mixer import Adaptation
-from tuiwriter.predict.policy import SuggestConfig, consume, next_word
+from tuiwriter.predict.policy import BLANK_RUN_MAX, SuggestConfig, consume, next_word
 from tuiwriter.predict.predictor import Predictor, PState, advance
 from tuiwriter.predict.word_predictor import for_checkpoint, mid_start
 
@@ -278,6 +278,22 @@ def test_no_trailing_spaces_before_a_line_end_but_an_indent_is_offered(ck):
     assert suggestion(scripted(ck, "  \nabc"), "") == ""
     # blanks, then the model grows unsure of what follows: the indent alone is the suggestion
     assert suggestion(scripted(ck, "    abcdefgh", min_confidence=0.6), "") == "    "
+
+
+def test_a_long_run_of_blanks_is_offered_a_few_at_a_time(ck):
+    """Blanks alone end the suggestion after BLANK_RUN_MAX (an alignment gap is offered a few
+    blanks per Tab, not 40 at once, and costs a few model steps before it shows); blanks with a
+    word after them within that many show with the word, as before."""
+    blanks = " " * (BLANK_RUN_MAX + 10)
+    engine = scripted(ck, blanks + "Name |")
+    steps = []
+    step = engine.predictor.step
+    engine.predictor.step = lambda state, cid: steps.append(cid) or step(state, cid)
+    assert suggestion(engine, "") == " " * BLANK_RUN_MAX
+    assert len(steps) == BLANK_RUN_MAX - 1
+    first_word_only = dict(word_confidence=1.0)
+    assert suggestion(scripted(ck, blanks + "Name |", **first_word_only), " " * 12) == " " * 4 + "Name "
+    assert suggestion(scripted(ck, "   Name |", **first_word_only), "") == "   Name "
 
 
 def test_later_words_only_when_sure(ck):
