@@ -248,12 +248,25 @@ def may_show_early(text: str) -> bool:
     characters past a public prefix (`ghp`, `sk`), a password in a URL follows `:` in the same
     word, a key block follows its header; an assigned value needs a key word and a separator on
     its line. So the first word of most suggestions streams as it is decoded."""
-    line = text[text.rfind("\n") + 1:]
-    word = line[max(line.rfind(" "), line.rfind("\t")) + 1:]
-    if not (word.isascii() and (word.isalpha() and word[1:].islower() or word.isdigit()
-                                or not any(c.isalnum() for c in word))):
-        return False
-    return _KEY_THEN_SEPARATOR.search(line) is None and "PRIVATE KEY" not in text
+    line_start = text.rfind("\n") + 1
+    return _plain_word(text[_word_start(text, line_start):]) and _no_value_can_follow(text, line_start)
+
+
+def _word_start(text: str, line_start: int) -> int:
+    """Where the last word of `text` starts (after the last blank on its last line)."""
+    return max(text.rfind(" "), text.rfind("\t"), line_start - 1) + 1
+
+
+def _plain_word(word: str) -> bool:
+    """ASCII letters (lower case after the first), digits alone, or no letter or digit at all."""
+    return word.isascii() and (word.isalpha() and word[1:].islower() or word.isdigit()
+                               or not any(c.isalnum() for c in word))
+
+
+def _no_value_can_follow(text: str, line_start: int) -> bool:
+    """No secret key word and separator on the last line (an assigned value may follow them),
+    and no private key header before."""
+    return _KEY_THEN_SEPARATOR.search(text, line_start) is None and "PRIVATE KEY" not in text
 
 
 # Tokens whose format spans a dot (SendGrid's `SG.…….……`, a JWT's three parts): no run ends them.
@@ -272,12 +285,12 @@ def shown_early(text: str, start: int) -> int:
     key word and a separator (an assigned value may follow) or after a private key header.
     This is what shows a link's `(https:` and `//github.` while the rest of its path is judged
     whole."""
-    if may_show_early(text):
-        return len(text) - start
     line_start = text.rfind("\n") + 1
-    if _KEY_THEN_SEPARATOR.search(text, line_start) is not None or "PRIVATE KEY" in text:
+    if not _no_value_can_follow(text, line_start):
         return 0
-    word_start = max(text.rfind(" "), text.rfind("\t"), line_start - 1) + 1
+    word_start = _word_start(text, line_start)
+    if _plain_word(text[word_start:]):  # `may_show_early`
+        return len(text) - start
     end = len(text)
     for lead in _DOTTED_TOKEN_STARTS:
         at = text.find(lead, word_start)

@@ -404,11 +404,10 @@ class CorpusMemory:
             return None, MIN_MATCH - 1, None
         length, width, a, b = best
         counts, step = self._followers(a, b, width)
-        counts[0] = 0
-        if not counts.any():
+        counted = Counted.of(length, counts, step)  # (also drops the unknown symbol's count from `counts`)
+        if counted is None:
             return None, length, None
-        answer = torch.from_numpy(counts.astype(np.float32)), length
-        return answer, length, Counted.of(length, counts.copy(), step)
+        return (torch.from_numpy(counts.astype(np.float32)), length), length, counted
 
 
 def trust(length: int, occurrences: int) -> float:
