@@ -230,17 +230,18 @@ class Int8RNN(FusedRNN):
         super().__init__(model, vocab)
         if self.cell != "lstm":
             raise ValueError("Int8RNN steps an LSTM")
-        self._q_hh = [_int8_pack(w, None) for w in self._w_hh]
-        self._q_ih = [None] + [_int8_pack(w, b) for w, b in zip(self._w_ih[1:], self._b[1:])]
+        self._q_hh = _int8_pack(self._w_hh[0], None)
+        # above layer 1 both sides in one product: [W_ih W_hh] [h_below; h_old] (one call, not two)
+        self._q_upper = [None] + [_int8_pack(torch.cat([wi, wh], 1), b)
+                                  for wi, wh, b in zip(self._w_ih[1:], self._w_hh[1:], self._b[1:])]
         self._q_head = _int8_pack(self._head_w, self._head_b)
         del self._w_hh, self._w_ih  # the float copies: 12 MB for a 2x512 model, never read again
 
     def _lstm_gates(self, k: int, char_id: int, h: torch.Tensor, h_old: torch.Tensor) -> None:
         if k == 0:
-            torch.add(_int8_linear(h_old[0:1], self._q_hh[0])[0], self._table[char_id], out=self._g)
+            torch.add(_int8_linear(h_old[0:1], self._q_hh)[0], self._table[char_id], out=self._g)
         else:
-            torch.add(_int8_linear(h[k - 1:k], self._q_ih[k])[0], _int8_linear(h_old[k:k + 1], self._q_hh[k])[0],
-                      out=self._g)
+            self._g.copy_(_int8_linear(torch.cat((h[k - 1:k], h_old[k:k + 1]), 1), self._q_upper[k])[0])
 
     def _logits(self, h_top: torch.Tensor) -> torch.Tensor:
         return _int8_linear(h_top[None], self._q_head)[0]
