@@ -5,7 +5,7 @@ changes it (the status bar counts the samples), and it is never stale."""
 from __future__ import annotations
 
 import pytest
-from editor_helpers import make_app, model_ready, settled, type_text
+from editor_helpers import make_app, model_ready, settled, type_text, wait_until
 from textual.document._document import Selection
 
 from tuiwriter.predict.policy import next_word
@@ -243,3 +243,42 @@ async def test_keys_are_remappable(tiny_checkpoint, remap):
         ghost = await _ghost_after(pilot, app)
         await pilot.press("ctrl+j")
         assert app.editor.text == PROMPT + ghost
+
+
+async def test_a_ghost_a_beam_chose_replaces_the_one_first_shown(tiny_checkpoint):
+    """The first ghost streams at once; in the idle moment after it the engine may offer a better
+    one (`Engine.refine`), which takes its place, and Tab takes what is shown."""
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await model_ready(pilot, app)
+        app.engine.refine = lambda text, cursor, shown, cancelled=None: "refined "
+        await type_text(pilot, PROMPT)
+        assert await settled(pilot, app) == "refined "
+        await pilot.press("tab")
+        assert app.editor.text == PROMPT + "refined "
+
+
+async def test_a_ghost_the_person_began_typing_is_not_swapped(tiny_checkpoint):
+    import threading
+
+    app = make_app(tiny_checkpoint)
+    async with app.run_test(size=(100, 30)) as pilot:
+        ghost = await _ghost_after(pilot, app, "The quick brown")
+        release, asked = threading.Event(), threading.Event()
+
+        def slow_refine(text, cursor, shown, cancelled=None):
+            asked.set()
+            release.wait(10)
+            return "other "
+
+        app.engine.refine = slow_refine
+        app.editor.refresh_suggestion()
+        await wait_until(pilot, asked.is_set, "the refinement to start")
+        shown = app.editor.ghost
+        assert shown and shown != "other "
+        await type_text(pilot, shown[0])  # along the ghost: consumed, no new request
+        release.set()
+        await settled(pilot, app)
+        assert app.editor.ghost == shown[1:]
+        assert app.editor.text == "The quick brown" + shown[0]
+        assert ghost  # (the first request had a ghost to begin with)

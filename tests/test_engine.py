@@ -296,6 +296,66 @@ def test_a_long_run_of_blanks_is_offered_a_few_at_a_time(ck):
     assert suggestion(scripted(ck, "   Name |", **first_word_only), "") == "   Name "
 
 
+class TablePredictor:
+    """A stand-in model whose next character depends on the word read so far (TABLE, anything
+    else a hundredth), made so that the likeliest first character leads into a less likely word:
+    greedy decoding gives "ac " (0.55 x 0.34), a beam "b " (0.45 x 0.9)."""
+
+    TABLE = {"": {"a": 0.55, "b": 0.45}, "a": {"c": 0.34, "a": 0.33, "b": 0.33}, "b": {" ": 0.9}}
+
+    def __init__(self, vocab, table: dict | None = None) -> None:
+        self.vocab = vocab
+        self.table = table or self.TABLE
+
+    def start(self) -> PState:
+        return PState(torch.zeros(1, 0), None)
+
+    def step(self, state: PState, char_id: int) -> PState:
+        return PState(torch.cat([state.h, torch.tensor([[float(char_id)]])], 1), None)
+
+    def log_probs(self, state: PState) -> torch.Tensor:
+        word = "".join(self.vocab.chars[int(i)] for i in state.h[0]).rsplit(" ", 1)[-1]
+        row = self.table.get(word, {" ": 0.99})
+        return torch.tensor([math.log(row.get(ch, 0.01)) for ch in self.vocab.chars])
+
+
+def tabled(ck, table: dict | None = None, **config) -> Engine:
+    config = {"min_confidence": 0.0, "word_confidence": 1.0, "document_match": False, "corpus_memory": False,
+              "adapt": False, "dynamic": False, **config}
+    return Engine(ck, SuggestConfig(**config), predictor=TablePredictor(ck.vocab, table))
+
+
+def test_refine_swaps_in_the_first_word_a_beam_finds(ck):
+    """The greedy ghost streams at once; in the idle moment after it, `refine` offers the ghost a
+    beam chose where it differs (the editor swaps it in), and nothing where they agree."""
+    engine = tabled(ck)
+    shown = suggestion(engine, "")
+    assert shown == "ac "
+    assert engine.refine("", 0, shown) == "b "
+    assert engine.refine("", 0, shown) == "b "  # deterministic
+    assert engine.refine("", 0, "b ") is None  # the ghost shown is the beam's: nothing to swap
+    assert suggestion(tabled(ck, beam=3), "") == "b "  # what the beam gives on the keystroke path
+
+
+def test_refine_keeps_a_likely_start_of_a_word_worth_more_than_the_beams_whole_word(ck):
+    """Greedy decoding shows "aaaa" (chance 0.19, where the confidence test cuts it: 4 x 0.19 keys
+    in expectation); the beam's likeliest whole word is "b " (0.45: 1 x 0.45 keys). The ghost
+    shown stays."""
+    table = {"": {"a": 0.55, "b": 0.45}, "a": {"a": 0.7}, "aa": {"a": 0.7}, "aaa": {"a": 0.7},
+             "aaaa": {"a": 0.7}, "b": {" ": 0.9}}
+    engine = tabled(ck, table, min_confidence=0.15)
+    shown = suggestion(engine, "")
+    assert shown == "aaaa"
+    assert suggestion(tabled(ck, table, min_confidence=0.15, beam=3), "") == "b "
+    assert engine.refine("", 0, shown) is None
+
+
+def test_refine_is_off_for_samples_drawn_hot_and_when_turned_off(ck):
+    assert tabled(ck, refine=False).refine("", 0, "ac ") is None
+    assert tabled(ck, temperature=0.8).refine("", 0, "ac ") is None
+    assert tabled(ck).refine("", 0, "ac ", cancelled=lambda: True) is None
+
+
 def test_later_words_only_when_sure(ck):
     # every character 0.9: "cd " 0.73 >= 0.5 is added, "efghijk " 0.43 < 0.5 is not
     assert suggestion(scripted(ck, "ab cd efghijk lm", word_confidence=0.5), "") == "ab cd "

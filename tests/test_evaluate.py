@@ -10,7 +10,7 @@ import random
 import pytest
 
 from tests.conftest import tiny_text
-from tests.test_engine import ScriptPredictor
+from tests.test_engine import ScriptPredictor, tabled
 from tuiwriter import cli
 from tuiwriter.bench.evaluate import Tally, percentile, read_texts, simulate
 from tuiwriter.lm import checkpoint
@@ -103,6 +103,19 @@ def test_writer_takes_a_word_then_types_past_the_wrong_rest(tiny_checkpoint):
     # keys: "ab" (word), " " typed (consumes the ghost's space), "x" typed, then "y" typed
     assert tally.keys == 4 and tally.accepted == 1 and tally.shown == 2
     assert len(tally.keystroke_ms) == 1  # a new suggestion after "x"; none after " " (consumed)
+
+
+def test_writer_sees_the_ghost_a_beam_swapped_in_while_the_editor_was_idle(tiny_checkpoint):
+    """The idle moment after each suggestion is simulated as the editor has it (`Engine.refine`):
+    greedy decoding offers "ac " where the beam's "b " is both likelier and what the text says."""
+    ck = checkpoint.load(tiny_checkpoint)
+    text = "b b b b "
+    refined, greedy = Tally(), Tally()
+    simulate(tabled(ck), text, refined)
+    simulate(tabled(ck, refine=False), text, greedy)
+    assert refined.keys == 4 and refined.accepted == refined.shown == 4  # one Tab a word
+    assert greedy.keys > refined.keys
+    assert refined.bits == greedy.bits  # what the writer is shown never changes the model's bits
 
 
 def test_percentile():

@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--beam", type=positive(int), default=1, metavar="K",
                    help="decode each suggestion's first word with a K-wide beam instead of character by "
                         "character (for measuring: README, \"Measuring\")")
+    e.add_argument("--no-refine", action="store_true",
+                   help="keep each ghost as first decoded: no beam swaps it in the idle moment after "
+                        "(for measuring: README, \"Measuring\")")
     e.set_defaults(run=run)
 
 
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # as the editor infers: one thread, the other core left to training
     engine = _with_voice(args) if args.voice else Engine.load(active_model(args.model))
     engine.config.beam = args.beam
+    engine.config.refine = not args.no_refine
     texts = read_texts(args.files, engine.vocab.fold, args.max_chars)
     total = sum(len(t) for _, t in texts)
     console = Console(stderr=True)

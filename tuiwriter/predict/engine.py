@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -47,7 +48,7 @@ from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, char_class, learn_head, learn_mixer, mix
 from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
-from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode
+from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode, next_word
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
 from tuiwriter.predict.word_predictor import for_checkpoint, mid_start
@@ -56,6 +57,7 @@ from tuiwriter.text.secrets import find_secrets, shown_early
 Text = str | TextSnapshot  # the document: a string, or the editor's snapshot of it
 SECRET_CONTEXT = 512  # characters before the cursor the secret guard looks at with a suggestion
 LEARN_SPAN = 64  # the most characters past `learnt` a request learns from (see "Learning")
+REFINE_BEAM = 3  # the beam `refine` decodes a first word with
 
 
 class Engine:
@@ -244,11 +246,59 @@ class Engine:
             return
         yield from self._decode(state, cursor, sample, cancelled)
 
-    def _decode(self, state: PState, cursor: int, sample: int, cancelled: Cancelled | None) -> Iterator[str]:
+    def refine(self, text: Text, cursor: int, shown: str, cancelled: Cancelled | None = None) -> str | None:
+        """In the idle moment after the first suggestion at `cursor` (`shown`, sample 0) is on
+        screen: the suggestion whose first word a REFINE_BEAM-wide beam chose (`policy.first_word`),
+        where its first word is worth more than the shown one's (`_worth`); None where it is not,
+        refining is off, the suggestion was drawn hot or the request went stale. The greedy decoder
+        streams its first character within a step or two of the key; the beam must see whole words
+        first (four to six times as long), so it runs here, off the keystroke path, and the editor
+        swaps the ghost. Deterministic like `suggest`: the same text and adaptation give the same
+        answer."""
+        if not self.config.refine or self.config.beam > 1 or self.config.temperature > 0:
+            return None
+        state = self._state_at(text, cursor, cancelled)
+        if state is None:
+            return None
+        adaptation, mixed = self.adaptation, {}
+        beam = "".join(self._decode(state, cursor, 0, cancelled, beam=REFINE_BEAM, mixed=mixed))
+        if cancelled is not None and cancelled() or not beam or beam == shown:
+            return None
+        worth = self._worth(state, cursor, beam, adaptation, mixed)
+        return beam if worth > self._worth(state, cursor, shown, adaptation, mixed) else None
+
+    def _worth(self, state: PState, cursor: int, ghost: str, adaptation: Adaptation,
+               mixed: dict[str, torch.Tensor]) -> float:
+        """The keys a ghost's first word saves in expectation: its length times its chance under
+        the mixture. A beam finds the likeliest whole word, but greedy decoding may show a likely
+        start of a word (its confidence test cut it) worth more: in notes the beam's ghost
+        replacing every greedy one saved fewer keys than greedy decoding, this rule more (README,
+        "Measuring")."""
+        word = next_word(ghost)
+        logp = 0.0
+        for i, ch in enumerate(word):
+            cid = self.vocab.id_of(ch)
+            logp += float(self._mixed(state, cursor, word[:i], adaptation, mixed)[cid])
+            state = self._advance(state, cid)
+        return math.exp(logp) * len(word)
+
+    def _mixed(self, state: PState, cursor: int, decoded: str, adaptation: Adaptation,
+               mixed: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The mixture after text[:cursor] + decoded, kept in `mixed` for the rest of the request
+        (a beam, and `_worth` after it, ask again along the words it tried)."""
+        logp = mixed.get(decoded)
+        if logp is None:
+            logp = mixed[decoded] = self._mixture(state, cursor, decoded, adaptation)[0]
+        return logp
+
+    def _decode(self, state: PState, cursor: int, sample: int, cancelled: Cancelled | None,
+                beam: int | None = None, mixed: dict[str, torch.Tensor] | None = None) -> Iterator[str]:
         guard, early = self._secret_guard(cursor) if self.config.secret_guard else (None, None)
         adaptation = self.adaptation  # the request's snapshot
-        return decode(state, self._advance, lambda s, decoded: self._mixture(s, cursor, decoded, adaptation)[0],
-                      self.vocab.chars, self._newline, self.config, sample, cancelled, guard, early)
+        config = self.config if beam is None else dataclasses.replace(self.config, beam=beam)
+        memo: dict[str, torch.Tensor] = {} if mixed is None else mixed
+        return decode(state, self._advance, lambda s, decoded: self._mixed(s, cursor, decoded, adaptation, memo),
+                      self.vocab.chars, self._newline, config, sample, cancelled, guard, early)
 
     def _secret_guard(self, cursor: int) -> tuple[Callable[[str], bool], Callable[[str], int]]:
         """Whether the text before the cursor plus a suggestion holds a secret-looking span that

@@ -82,6 +82,7 @@ class SuggestConfig:
     adapt: bool = True  # the mixer learns from what the person writes (`predict.mixer`)
     dynamic: bool = True  # so does the model's output layer (dynamic evaluation)
     beam: int = 1  # first word: 1 = character by character; k > 1 = the likeliest of a k-wide beam (`first_word`)
+    refine: bool = True  # in idle time, swap the ghost for the one a beam chose (`Engine.refine`)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SuggestConfig":

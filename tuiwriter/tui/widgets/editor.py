@@ -124,6 +124,16 @@ class GhostEditor(TextArea):
             self.done = done
             self.error = error
 
+    class Refined(Message, bubble=False):
+        """The ghost for request `generation` as a beam chose it (`Engine.refine`; None: the one
+        shown stands): it replaces the streamed one if the person has not typed into it yet."""
+
+        def __init__(self, generation: int, ticket: int, text: str | None) -> None:
+            super().__init__()
+            self.generation = generation
+            self.ticket = ticket  # which idle moment asked (a later one supersedes it)
+            self.text = text
+
     _in_edit = False  # TextArea's constructor moves the cursor before __init__ below finishes
     _rendering = False
     document: IndexedDocument | IndexedSyntaxDocument  # type: ignore[assignment]
@@ -150,6 +160,8 @@ class GhostEditor(TextArea):
         self._stream = ""  # characters streamed for the current generation
         self._consumed = 0  # how many of them the person has typed or accepted since
         self._done = True
+        self._refining = False  # an idle worker may yet swap the ghost (`Refined`)
+        self._refine_ticket = 0
         self._sample = 0
         self._drawn = 1  # samples drawn at this position so far (the first, and each resample)
         self._cycle = (1, 1)  # (k, n) last told to the app
@@ -167,8 +179,8 @@ class GhostEditor(TextArea):
 
     @property
     def busy(self) -> bool:
-        """A suggestion is being asked for or still streaming."""
-        return self._kick_pending or not self._done
+        """A suggestion is being asked for, still streaming, or may yet be swapped (`Refined`)."""
+        return self._kick_pending or not self._done or self._refining
 
     @property
     def state(self) -> str:
@@ -426,6 +438,7 @@ class GhostEditor(TextArea):
         self._stream = ""
         self._consumed = 0
         self._done = True
+        self._refining = False
         self._ghost = ""
         if self.suggestion:
             self.suggestion = ""
@@ -542,24 +555,56 @@ class GhostEditor(TextArea):
         if message.done:
             self._prepare_when_idle()
 
+    def on_ghost_editor_refined(self, message: Refined) -> None:
+        if message.generation != self._generation or message.ticket != self._refine_ticket:
+            return  # stale: the text or cursor changed since, or a later idle moment asked again
+        self._refining = False
+        if message.text is None or self._consumed or not self._done:
+            return  # the ghost stands, or the person has begun typing along it
+        self._stream = message.text
+        if message.text:
+            self._show()
+        else:
+            self.suggestion = self._ghost = ""
+            self._set_state("none" if self.suggesting else self.idle_state())
+
     def _prepare_when_idle(self) -> None:
         """Let the engine read up to the cursor while nothing is asked of it, so typing on from
-        here costs one model step a key. The next request cancels it; what was read is kept."""
+        here costs one model step a key; first, if a first suggestion was just shown whole, ask the
+        engine whether a beam would choose another (`Engine.refine`) and swap it in. The next
+        request cancels it; what was read is kept."""
         engine = self.engine
         if engine is None or self.document.length == 0:
             return
         text = self.snapshot()
         cursor = self.cursor_offset
         done = (engine, text.version, cursor)
-        if self._prepared == done:
+        generation = self._generation
+        refinable = self._done and not self._consumed and self._sample == 0 and self._wants_suggestion()
+        shown = self._stream if refinable else None
+        self._refining = refinable
+        self._refine_ticket += 1
+        ticket = self._refine_ticket
+        if self._prepared == done and not refinable:
             return
+
+        def refine(worker: Worker[Any]) -> None:
+            better = None
+            try:
+                if not worker.is_cancelled:
+                    better = engine.refine(text, cursor, shown or "",
+                                           cancelled=lambda: worker.is_cancelled or self._generation != generation)
+            finally:  # whatever happens, the ghost is no longer waiting on it
+                self.post_message(self.Refined(generation, ticket, better))
 
         def run() -> None:
             worker: Worker[Any] = get_current_worker()
             with self._lock:
-                if worker.is_cancelled:
-                    return
                 try:
+                    if refinable:
+                        refine(worker)
+                    if worker.is_cancelled or self._prepared == done:
+                        return
                     engine.prepare(text, cursor, cancelled=lambda: worker.is_cancelled)
                 except SnapshotOutdated:
                     return  # edited meanwhile: the next idle moment prepares again
