@@ -28,6 +28,13 @@ exactly, and `tuiwriter eval`'s simulated writer trains the mixer exactly as the
 
 Decoding memoises its steps on the states (`PState.next`): text typed or accepted along a shown
 suggestion, and going back to an earlier sample, cost no model step.
+
+Refining. `suggest` decodes greedily so that the first character is on screen a step or two after
+the key. `refine`, asked in the idle moment after the suggestion is shown, decodes its first word
+with a beam and offers that suggestion where its first word is worth more keys in expectation;
+the editor swaps the ghost in unless the person has begun typing along the first one. It uses the
+adaptation the suggestion was decoded with (both learn up to the character before the cursor), so
+it is a function of the text before the cursor too.
 """
 
 from __future__ import annotations
