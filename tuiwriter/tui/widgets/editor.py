@@ -561,12 +561,8 @@ class GhostEditor(TextArea):
         self._refining = False
         if message.text is None or self._consumed or not self._done:
             return  # the ghost stands, or the person has begun typing along it
-        self._stream = message.text
-        if message.text:
-            self._show()
-        else:
-            self.suggestion = self._ghost = ""
-            self._set_state("none" if self.suggesting else self.idle_state())
+        self._stream = message.text  # never empty: `Engine.refine` offers a beam's ghost or None
+        self._show()
 
     def _prepare_when_idle(self) -> None:
         """Let the engine read up to the cursor while nothing is asked of it, so typing on from
@@ -581,7 +577,7 @@ class GhostEditor(TextArea):
         done = (engine, text.version, cursor)
         generation = self._generation
         refinable = self._done and not self._consumed and self._sample == 0 and self._wants_suggestion()
-        shown = self._stream if refinable else None
+        shown = self._stream
         self._refining = refinable
         self._refine_ticket += 1
         ticket = self._refine_ticket
@@ -592,7 +588,7 @@ class GhostEditor(TextArea):
             better = None
             try:
                 if not worker.is_cancelled:
-                    better = engine.refine(text, cursor, shown or "",
+                    better = engine.refine(text, cursor, shown,
                                            cancelled=lambda: worker.is_cancelled or self._generation != generation)
             finally:  # whatever happens, the ghost is no longer waiting on it
                 self.post_message(self.Refined(generation, ticket, better))
