@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
@@ -88,13 +88,14 @@ def test_the_experts_opinion_is_a_brute_force_search(text, doc, extra, rng):
             assert got.total == len(after) and got.trust == trust(length, len(after))
 
 
-def expected_inputs(text: str, context: str, vocab: Vocab, p: np.ndarray) -> np.ndarray | None:
+def expected_inputs(text: str, doc: str, cursor: int, vocab: Vocab, p: np.ndarray) -> list[np.ndarray | None] | None:
     """The mixer's three distributions, from their definitions by brute force: what followed the
-    longest ending and the short ending, smoothed towards p, and the PPM blend of every ending
-    counted, each escaping to the next shorter and the shortest to p."""
+    longest ending and the short ending in the remembered text, smoothed towards p, and the PPM
+    blend of every ending counted in the remembered text and in the document before the cursor
+    (`CorpusMemoryExpert`, "The blend"), each length escaping to the next shorter and the shortest
+    to p. None entries: the model's own (no match in the remembered text)."""
+    context = doc[max(0, cursor - 32):cursor]
     found = brute_force(text, context, vocab)
-    if found is None or not found[1]:
-        return None
 
     def counted(k: int) -> np.ndarray:
         ending, c = context[-k:], np.zeros(len(vocab))
@@ -103,37 +104,80 @@ def expected_inputs(text: str, context: str, vocab: Vocab, p: np.ndarray) -> np.
                 c[vocab.id_of(text[at + k])] += 1
         return c
 
-    longest = found[0]
-    orders = [(k, counted(k)) for k in corpus_memory.ORDERS if k < longest] + [(longest, counted(longest))]
-    orders = [(k, c) for k, c in orders if c.any()]
+    orders: list[tuple[int, np.ndarray]] = []
+    if found is not None and found[1]:
+        longest = found[0]
+        orders = [(k, counted(k)) for k in corpus_memory.ORDERS if k < longest] + [(longest, counted(longest))]
+        orders = [(k, c) for k, c in orders if c.any()]
+    # the document: each short ending at its SHORT_RECENT (32) most recent places, and the 16 most recent places
+    # with a 4-character match, counted at every length up to their match length (at most 48)
+    weight, ours = corpus_memory.DOCUMENT_WEIGHT, {}
+    for k in corpus_memory.DOCUMENT_SHORT:
+        places = [q for q in range(k, cursor) if cursor >= k and doc[q - k:q] == doc[cursor - k:cursor]]
+        places = places[-corpus_memory.SHORT_RECENT:]
+        c = np.zeros(len(vocab))
+        for q in places:
+            c[vocab.id_of(doc[q])] += weight
+        if c.any():
+            ours[k] = c
+    places = [q for q in range(4, cursor) if cursor >= 4 and doc[q - 4:q] == doc[cursor - 4:cursor]][-16:]
+    tail = doc[max(0, cursor - 48):cursor]
+    matched = []
+    for q in places:
+        before = doc[max(0, q - 48):q]
+        n = 0
+        while n < min(len(before), len(tail)) and before[-1 - n] == tail[-1 - n]:
+            n += 1
+        matched.append((vocab.id_of(doc[q]), n))
+    if matched:
+        longest_here = max(n for _, n in matched)
+        for k in set(corpus_memory.DOCUMENT_LONG + (longest_here,)) | {k for k, _ in orders if k >= 4}:
+            c = np.zeros(len(vocab))
+            for i, n in matched:
+                if n >= k:
+                    c[i] += weight
+            if c.any() and k <= longest_here:
+                ours[k] = c
+    if not orders and not ours:
+        return None
+    theirs = dict(orders)
+    blend = p
+    for k in sorted(set(theirs) | set(ours)):
+        c = theirs.get(k, np.zeros(len(vocab))) + ours.get(k, np.zeros(len(vocab)))
+        escape = corpus_memory.PPM_ESCAPE * np.count_nonzero(c)
+        blend = (escape * blend + c) / (c.sum() + escape)
+    if not orders:
+        return [None, None, blend]
 
     def smoothed(c: np.ndarray) -> np.ndarray:
         b = max(1, np.count_nonzero(c))
         return (c + b * p) / (c.sum() + b)
 
     short = [c for k, c in orders if k <= corpus_memory.SHORT_ORDER] or [orders[-1][1]]
-    blend = p
-    for _, c in orders:
-        escape = corpus_memory.PPM_ESCAPE * np.count_nonzero(c)
-        blend = (escape * blend + c) / (c.sum() + escape)
-    return np.stack([smoothed(orders[-1][1]), smoothed(short[-1]), blend])
+    return [smoothed(orders[-1][1]), smoothed(short[-1]), blend]
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet="ab c", min_size=1, max_size=300), st.text(alphabet="ab c", min_size=3, max_size=40),
+@given(st.text(alphabet="ab c", min_size=1, max_size=300), st.text(alphabet="ab c", min_size=3, max_size=100),
        st.randoms(use_true_random=False))
+@example("ab ab c", "ab " * 30 + "a" * 40 + " c", random.Random(0))  # more places than are counted
 def test_the_mixers_inputs_are_the_counts_of_every_order_by_brute_force(text, doc, rng):
     vocab = Vocab.build(["ab c"])
     expert = CorpusMemoryExpert.remembering(Memory.of(text.encode()), vocab)
+    expert.read(doc)  # the whole document read: only what is before the cursor may count
     p = np.array([rng.random() + 0.01 for _ in range(len(vocab))])
     p /= p.sum()
-    for cursor in range(len(doc) + 1):  # typing along: each context extends the last
-        expected = expected_inputs(text, doc[max(0, cursor - 32):cursor], vocab, p)
+    for cursor in range(len(doc) + 1):
+        expected = expected_inputs(text, doc, cursor, vocab, p)
         got = expert.inputs(doc, cursor, "", torch.tensor(p, dtype=torch.float32))
         if expected is None:
             assert got is None
         else:
-            assert np.allclose(torch.stack(got.logps).exp().numpy(), expected, rtol=1e-5, atol=1e-7)
+            assert got is not None
+            for mine, theirs in zip(got.logps, expected):
+                assert (mine is None) == (theirs is None)
+                if mine is not None:
+                    assert np.allclose(mine.exp().numpy(), theirs, rtol=1e-5, atol=1e-7)
 
 
 def test_typing_along_a_remembered_phrase_finds_every_longer_match():
@@ -271,3 +315,36 @@ def test_copies_of_notes_are_remembered_once_so_the_memory_reaches_back(tmp_path
     remembered = bytes(corpus_memory.remembered(data, vocab).text).decode()
     assert "Quillhaven's lamplighter" in remembered and remembered.count(book[7]) == 1
     assert remembered.count("# Notes") == 8 and all(f"changed line {k}" in remembered for k in range(1, 8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="ab c", min_size=1, max_size=200), st.text(alphabet="ab c", min_size=3, max_size=80),
+       st.text(alphabet="ab c", max_size=30), st.integers(0, 80))
+def test_an_edited_document_counts_as_if_read_afresh(text, doc, inserted, at):
+    """An edit forgets what was read past it; the counts then match an expert that read only the
+    edited document, and another document's expert starts with nothing of this one counted."""
+    vocab = Vocab.build(["ab c"])
+    expert = CorpusMemoryExpert.remembering(Memory.of(text.encode()), vocab)
+    expert.read(doc)
+    p = torch.full((len(vocab),), 1 / len(vocab))
+    for cursor in range(len(doc) + 1):  # asked before the edit: nothing of it may be kept
+        expert.inputs(doc, cursor, "", p)
+    at = min(at, len(doc))
+    edited = doc[:at] + inserted + doc[at:]
+    expert.forget_after(at)
+    expert.read(edited)
+    fresh = CorpusMemoryExpert(expert.memory, vocab)
+    fresh.read(edited)
+    other = expert.for_another_document()
+    for cursor in range(len(edited) + 1):
+        mine, theirs = expert.inputs(edited, cursor, "", p), fresh.inputs(edited, cursor, "", p)
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            assert mine.context == theirs.context
+            assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(mine.logps, theirs.logps))
+    unread = CorpusMemoryExpert(expert.memory, vocab)
+    for cursor in range(len(edited) + 1):
+        mine, theirs = other.inputs(edited, cursor, "", p), unread.inputs(edited, cursor, "", p)
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(mine.logps, theirs.logps))

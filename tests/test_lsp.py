@@ -467,7 +467,8 @@ def test_documents_share_the_predictor_and_corpus_memory_yet_suggest_as_a_fresh_
     loaded, _ = shared_model.load(str(path))
     first, second = loaded.engine_for_document(), loaded.engine_for_document()
     assert second is not first and second.predictor is first.predictor
-    assert [e for _, e in second.experts][0] is [e for _, e in first.experts][0]  # the one corpus memory
+    mine, theirs = [e for _, e in second.experts][0], [e for _, e in first.experts][0]
+    assert mine is not theirs and mine.memory is theirs.memory  # each document counted apart, one suffix array
     fresh = Engine.load(str(path))
     forgetful = Engine.load(str(tiny_checkpoint))
     texts = ["Remember the quarter", "his xylo", PROMPT, "The cat sat on the "]

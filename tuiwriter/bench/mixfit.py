@@ -59,7 +59,8 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
     experts = {"document_match": DocumentMatchExpert(vocab)}
     if memory is not None:
         experts["corpus_memory"] = CorpusMemoryExpert(memory, vocab)
-    experts["document_match"].read(text)  # its answers only use text before the cursor
+    for expert in experts.values():
+        expert.read(text)  # their answers only use text before the cursor
     ids = vocab.encode(text)
     a = Adaptation(weights)
     bits = 0.0
@@ -70,7 +71,7 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
         for switch, width, contexts in MIXER_SLOTS:
             expert = experts.get(switch) if getattr(switches, switch) else None
             got = expert.inputs(text, i, "", probs) if expert is not None else None
-            rows.extend(got.logps if got is not None else [model] * width)
+            rows.extend([model] * width if got is None else [model if lp is None else lp for lp in got.logps])
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
         weight_rows = (context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else ""))

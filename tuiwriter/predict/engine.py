@@ -224,7 +224,7 @@ class Engine:
             if expert is not None and getattr(self.config, switch):
                 probs = model.exp() if probs is None else probs
                 got = expert.inputs(self._cache.doc, cursor, extra, probs)
-            rows.extend(got.logps if got is not None else [model] * width)
+            rows.extend([model] * width if got is None else [model if lp is None else lp for lp in got.logps])
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
         before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]

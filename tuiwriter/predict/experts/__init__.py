@@ -30,9 +30,10 @@ class Opinion:
 
 @dataclass
 class Inputs:
-    """What an expert gives the mixer: `width` log-distributions [vocab] and its context."""
+    """What an expert gives the mixer: `width` log-distributions [vocab] (None: the model's own
+    stands in) and its context."""
 
-    logps: list[torch.Tensor]
+    logps: list[torch.Tensor | None]
     context: int
 
 

@@ -7,7 +7,8 @@ third opinion into every prediction: the longest ending of the text before the c
 to MAX_MATCH characters) that occurs in that text, and the characters that followed it there,
 counted, and the same for its shorter endings of ORDERS characters (`orders`). The mixer
 (`predict.mixer`) gets the longest match's counts, a short ending's, and a PPM blend of all of
-them, and learns how far to trust each per match length and count. (`opinion` and `trust`: the
+them with what followed the same endings in the document itself (`CorpusMemoryExpert`, "The
+blend"), and learns how far to trust each per match length and count. (`opinion` and `trust`: the
 fixed linear mixture used before, p = (1 - trust) * p + trust * counts / total, kept for its fit
 and the memory benchmarks.)
 
@@ -44,7 +45,10 @@ import numpy as np
 import torch
 
 from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
+from tuiwriter.predict.doc_text import DocText
 from tuiwriter.predict.experts import Inputs, Opinion, bucket, smoothing
+from tuiwriter.predict.experts.document_counts import ShortIndex
+from tuiwriter.predict.experts.document_match import MIN_MATCH as DOCUMENT_MATCH, DocumentIndex
 from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
@@ -56,7 +60,14 @@ SHORT_KEPT = 8192  # counts kept for short endings (`orders`; 0.5 KB each)
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
 SHORT_ORDER = 4  # the short ending given to the mixer: at most this many characters
-PPM_ESCAPE = 1.0  # escape count per distinct character in the PPM blend (method C)
+# The PPM blend (`CorpusMemoryExpert`, "The blend"), chosen on text outside the PPMd rows (the
+# next 20,000 and 50,000 characters of their held-out text; models/README.md, "The document in
+# the blend"):
+PPM_ESCAPE = 2.0  # escape count per distinct character (method C doubled; 1.0 before the document counted)
+DOCUMENT_WEIGHT = 3.0  # one place in the document counts as this many in the remembered text
+DOCUMENT_SHORT = (2, 3)  # the document's short endings counted, each at its ...
+SHORT_RECENT = 32  # ... most recent places before the cursor
+DOCUMENT_LONG = (4, 5, 6, 8, 12, 16, 24)  # lengths the document match's candidates count at (and its longest)
 ORDERS = (1, 2, 3, 4, 5, 6, 8, 12)  # shorter endings counted for the mixer (PPM-like)
 MIXER_EDGES = (3, 5, 8, 12, 16, 24, 32)  # the mixer's context: the longest match's length bucket (0: none) ...
 # (24 and 32: a match that long is right far more often, in notes: README, "A phrase written once")
@@ -108,6 +119,22 @@ class Counted:
             return None
         scaled = counts * float(step)
         return cls(length, scaled, float(scaled.sum()), distinct)
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """What the remembered text gives the expert for one context, kept while the context recurs:
+    its first two inputs as affine functions of the model's probabilities p (rows + scale * p),
+    its mixer context, and every order's counts for the blend (counts [orders, vocab], shortest
+    first, with n and distinct per order)."""
+
+    rows: torch.Tensor
+    scale: torch.Tensor
+    context: int
+    counts: np.ndarray
+    n: tuple[float, ...]
+    distinct: tuple[int, ...]
+    rows_by_length: dict[int, int]  # the row of `counts` for each length
 
 
 def remembered(data: Corpus, vocab: Vocab) -> Memory | None:
@@ -422,9 +449,20 @@ def trust(length: int, occurrences: int) -> float:
 class CorpusMemoryExpert:
     """The corpus memory as the engine's expert. For the mixer: counts of what followed the
     longest match, of what followed its ending of at most 4 characters, and a PPM blend of every
-    order counted (`CorpusMemory.orders`, each escaping to the next shorter and the shortest to
-    the model); context: the longest match's length and count buckets. `opinion`: the longest
-    match's counts with their fitted trust."""
+    order counted, in the remembered text and in the document before the cursor ("The blend");
+    context: the longest match's length and count buckets. `opinion`: the longest match's counts
+    with their fitted trust.
+
+    The blend: PPMd keeps one table of counts that the training text filled and the document goes
+    on filling, and a name a note introduces is predicted from the document's own counts from its
+    second use. So the blend adds, at each length, what followed the same ending in the document:
+    its endings of DOCUMENT_SHORT characters at their SHORT_RECENT most recent places, its longer
+    endings at the places the document match compares (the most recent with a 4-character match:
+    a place counts at every length up to its match length), each place DOCUMENT_WEIGHT times (the
+    document is recent and the person's own). Each length escapes to the next shorter (method C,
+    PPM_ESCAPE per distinct character), the shortest to the model. Only text before the cursor is
+    counted, as for every expert. Without a match in the remembered text, the blend of the
+    document's counts alone is given and the other two inputs are the model's."""
 
     width = 3
     contexts = (len(MIXER_EDGES) + 1) * (len(MIXER_COUNT_EDGES) + 1)
@@ -432,7 +470,12 @@ class CorpusMemoryExpert:
     def __init__(self, memory: CorpusMemory, vocab: Vocab) -> None:
         self.memory = memory
         self.vocab = vocab
-        self._affine: OrderedDict[str, tuple[torch.Tensor | None, torch.Tensor, int]] = OrderedDict()
+        self._affine: OrderedDict[str, Remembered | None] = OrderedDict()  # by context (None: no match)
+        # the inputs by (cursor, decoded text after it): what was counted before the cursor does not
+        # change until the document changes before it (`forget_after`)
+        self._asked: OrderedDict[tuple[int, str], tuple[torch.Tensor, torch.Tensor, int] | None] = OrderedDict()
+        self._short = [ShortIndex(vocab, width, SHORT_RECENT) for width in DOCUMENT_SHORT]
+        self._long = DocumentIndex()  # the document match's places, kept here too
 
     @classmethod
     def remembering(cls, memory: Memory, vocab: Vocab) -> "CorpusMemoryExpert":
@@ -440,58 +483,148 @@ class CorpusMemoryExpert:
         return cls(CorpusMemory.indexed(memory, vocab), vocab)
 
     def for_another_document(self) -> "CorpusMemoryExpert":
-        return self  # the remembered text is the same for every document, and only read
+        """The same memory (shared, only read) with nothing of a document counted."""
+        return CorpusMemoryExpert(self.memory, self.vocab)
 
     def forget_after(self, n: int) -> None:
-        """The remembered text does not change with the document."""
+        for index in self._indexes():
+            index.truncate(n)
+        for at in [at for at in self._asked if at[0] > n]:
+            del self._asked[at]
 
-    def read(self, doc: str) -> None:
-        """The remembered text does not change with the document."""
+    def read(self, doc: DocText) -> None:
+        for index in self._indexes():
+            index.extend(doc)
 
-    def inputs(self, doc: str, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
+    def _indexes(self) -> list[ShortIndex | DocumentIndex]:
+        return [*self._short, self._long]
+
+    def inputs(self, doc: DocText, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
+        at = (cursor, extra)
+        if at in self._asked:
+            known = self._asked[at]
+            self._asked.move_to_end(at)
+        else:
+            known = self._asked[at] = self._affine_at(doc, cursor, extra)
+            if len(self._asked) > RECENT:
+                self._asked.popitem(last=False)
+        if known is None:
+            return None
+        rows, scale, context = known
+        logps = torch.addcmul(rows, scale, probs).clamp_min_(1e-30).log_()
+        return Inputs(list(logps) if len(logps) == self.width else [None, None, logps[0]], context)
+
+    def _affine_at(self, doc: DocText, cursor: int, extra: str) -> tuple[torch.Tensor, torch.Tensor, int] | None:
+        """The inputs after doc[:cursor] + extra as affine functions of the model's probabilities
+        p, rows + scale * p (asked again, as the engine does for a suggestion, then for the typed
+        character's probability, costs three tensor operations): the first two only with a match
+        in the remembered text (the model's own stand in otherwise), the blend whenever anything
+        was counted; and the context. None: nothing counted."""
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
         key = context[-MAX_MATCH - 1:]
-        known = self._affine.get(key)
-        if known is None:
+        if key in self._affine:
+            known = self._affine[key]
+            self._affine.move_to_end(key)
+        else:
             known = self._affine[key] = self._counted(context)
             if len(self._affine) > RECENT:
                 self._affine.popitem(last=False)
-        else:
-            self._affine.move_to_end(key)
-        if known[0] is None:
+        document = self._document(doc, cursor, extra)
+        if known is None and not document[0] and not document[1]:
             return None
-        rows, scale, context_id = known
-        return Inputs(list(torch.addcmul(rows, scale, probs).clamp_min_(1e-30).log_()), context_id)
+        mixed, share = self._blend(known, document)
+        blend = torch.from_numpy(mixed.astype(np.float32))[None]
+        if known is None:
+            return blend, torch.tensor([[share]]), 0
+        return torch.cat([known.rows, blend]), torch.cat([known.scale, torch.tensor([[share]])]), known.context
 
-    def _counted(self, context: str) -> tuple[torch.Tensor | None, torch.Tensor, int]:
-        """The inputs as affine functions of the model's probabilities p, rows + scale * p (a
-        context asked again costs three tensor operations): the longest match's counts and the
-        short ending's, each smoothed (`experts.smoothing`), and the PPM blend of every order,
-        each escaping to the next shorter, the shortest to p. (rows [3, vocab], scale [3, 1],
-        context); rows None without a match."""
+    def _counted(self, context: str) -> Remembered | None:
+        """What the remembered text gives for a context (`Remembered`): the longest match's
+        counts and the short ending's, each smoothed (`experts.smoothing`), and every order's
+        counts for the blend. None without a match."""
         orders = self.memory.orders(context)
         if not orders:
-            return None, torch.zeros(0), 0
+            return None
         longest = orders[-1]
         short = next((o for o in reversed(orders) if o.length <= SHORT_ORDER), longest)
-        rows = np.empty((3, len(longest.counts)))
-        scale = np.empty((3, 1), dtype=np.float32)
+        rows = np.empty((2, len(longest.counts)))
+        scale = np.empty((2, 1), dtype=np.float32)
         for i, o in enumerate((longest, short)):
             denominator, scale[i, 0] = smoothing(o.n, o.distinct)
             np.divide(o.counts, denominator, out=rows[i])
-        # blend_k = (e_k * blend_k-1 + c_k) / (n_k + e_k), blend_0 = p, unrolled: blend = sum over
-        # k of c_k / (n_k + e_k) times the escapes of every longer order, + p times all escapes
-        weights, share = np.empty(len(orders)), 1.0
-        for i in range(len(orders) - 1, -1, -1):
-            o = orders[i]
-            escape = PPM_ESCAPE * o.distinct
-            weights[i] = share / (o.n + escape)
-            share *= escape / (o.n + escape)
-        np.dot(weights, np.stack([o.counts for o in orders]), out=rows[2])
-        scale[2, 0] = share
         context_id = bucket(longest.length, MIXER_EDGES) * (len(MIXER_COUNT_EDGES) + 1) + bucket(
             int(longest.n), MIXER_COUNT_EDGES)
-        return torch.from_numpy(rows.astype(np.float32)), torch.from_numpy(scale), context_id
+        return Remembered(torch.from_numpy(rows.astype(np.float32)), torch.from_numpy(scale), context_id,
+                          np.stack([o.counts for o in orders]),
+                          tuple(o.n for o in orders), tuple(o.distinct for o in orders),
+                          {o.length: j for j, o in enumerate(orders)})
+
+    def _document(self, doc: DocText, cursor: int, extra: str) -> tuple[dict[int, dict[int, float]], list[tuple[int, int]]]:
+        """What followed the endings of doc[:cursor] + extra before the cursor ("The blend"): the
+        short endings' weighted counts {length: {id: count}}, and (id, match length) at each
+        place the document match compares. Unknown characters are not counted."""
+        short: dict[int, dict[int, float]] = {}
+        tail = doc[max(0, cursor - DOCUMENT_SHORT[-1]):cursor] + extra
+        for index in self._short:
+            if len(tail) >= index.width:
+                counts = index.counts(tail[-index.width:], cursor)
+                if counts:
+                    short[index.width] = {i: c * DOCUMENT_WEIGHT for i, c in counts.items()}
+        id_of = self.vocab.id_of
+        found = [(id_of(ch), length) for ch, length in self._long.matches(cursor, extra)]
+        return short, [(i, length) for i, length in found if i]
+
+    def _blend(self, remembered: Remembered | None,
+               document: tuple[dict[int, dict[int, float]], list[tuple[int, int]]]) -> tuple[np.ndarray, float]:
+        """The PPM blend as an affine function of the model's probabilities p, mixed + share * p:
+        from the longest ending to the shortest, each length's counts (remembered plus the
+        document's) take their share and escape the rest to the next shorter, the shortest to p.
+        The remembered counts are weighted in one product, the document's few counts one by one."""
+        short, found = document
+        rows = remembered.rows_by_length if remembered is not None else {}
+        lengths = set(rows).union(short)
+        if found:
+            found = sorted(found, key=lambda place: -place[1])
+            lengths.update(k for k in (*DOCUMENT_LONG, found[0][1]) if k <= found[0][1])
+        weights = np.zeros(len(rows))
+        ours: dict[int, float] = {}  # the document's counts' share of the blend, by id
+        counts: dict[int, float] = {}  # the document's places matching at least `length`
+        share, next_place = 1.0, 0
+        for length in sorted(lengths, reverse=True):
+            if length >= DOCUMENT_MATCH:  # every compared place whose match is this long or longer
+                while next_place < len(found) and found[next_place][1] >= length:
+                    i = found[next_place][0]
+                    counts[i] = counts.get(i, 0.0) + DOCUMENT_WEIGHT
+                    next_place += 1
+                here = counts
+            else:
+                here = short.get(length)
+            j = rows.get(length)
+            if j is None:
+                n, distinct = 0.0, 0
+            else:
+                n, distinct = remembered.n[j], remembered.distinct[j]  # type: ignore[union-attr]
+            if here:
+                n += sum(here.values())
+                if j is None:
+                    distinct += len(here)
+                else:
+                    seen = remembered.counts[j]  # type: ignore[union-attr]
+                    distinct += sum(1 for i in here if not seen[i])
+            if not distinct:
+                continue
+            escape = PPM_ESCAPE * distinct
+            weight = share / (n + escape)
+            if j is not None:
+                weights[j] = weight
+            if here:
+                for i, c in here.items():
+                    ours[i] = ours.get(i, 0.0) + c * weight
+            share *= escape / (n + escape)
+        mixed = weights @ remembered.counts if remembered is not None else np.zeros(len(self.vocab))
+        if ours:
+            mixed[list(ours)] += list(ours.values())
+        return mixed, share
 
     def opinion(self, doc: str, cursor: int, extra: str) -> Opinion | None:
         context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
