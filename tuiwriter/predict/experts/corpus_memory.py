@@ -48,7 +48,8 @@ from tuiwriter.lm.checkpoint import HEAD_COUNT, Memory
 from tuiwriter.predict.doc_text import DocText
 from tuiwriter.predict.experts import Inputs, Opinion, bucket, smoothing
 from tuiwriter.predict.experts.document_counts import ShortIndex
-from tuiwriter.predict.experts.document_match import MIN_MATCH as DOCUMENT_MATCH, DocumentIndex
+from tuiwriter.predict.experts.document_match import MIN_MATCH as DOCUMENT_MATCH
+from tuiwriter.predict.experts.document_match import DocumentIndex
 from tuiwriter.text.corpus import JOIN, Corpus, reread
 from tuiwriter.text.vocab import Vocab
 
