@@ -20,6 +20,7 @@ from tuiwriter.lm import checkpoint, store
 from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.predict import mixer
 from tuiwriter.predict.engine import MIXER_SLOTS
+from tuiwriter.predict.experts import mixer_rows
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory, CorpusMemoryExpert, remembered_from
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation
@@ -71,7 +72,7 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
         for switch, width, contexts in MIXER_SLOTS:
             expert = experts.get(switch) if getattr(switches, switch) else None
             got = expert.inputs(text, i, "", probs) if expert is not None else None
-            rows.extend([model] * width if got is None else [model if lp is None else lp for lp in got.logps])
+            rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
         weight_rows = (context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else ""))

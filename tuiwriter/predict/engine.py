@@ -50,7 +50,7 @@ import torch
 from tuiwriter.lm import checkpoint, names, store
 from tuiwriter.lm.checkpoint import Checkpoint
 from tuiwriter.predict.doc_text import TextSnapshot
-from tuiwriter.predict.experts import Expert
+from tuiwriter.predict.experts import Expert, mixer_rows
 from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, char_class, learn_head, learn_mixer, mix
@@ -224,7 +224,7 @@ class Engine:
             if expert is not None and getattr(self.config, switch):
                 probs = model.exp() if probs is None else probs
                 got = expert.inputs(self._cache.doc, cursor, extra, probs)
-            rows.extend([model] * width if got is None else [model if lp is None else lp for lp in got.logps])
+            rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
         before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]

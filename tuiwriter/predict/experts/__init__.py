@@ -37,6 +37,14 @@ class Inputs:
     context: int
 
 
+def mixer_rows(got: Inputs | None, model: torch.Tensor, width: int) -> list[torch.Tensor]:
+    """An expert's `width` rows of the mixer's inputs: its log-distributions, the model's own
+    `model` where it gave None or had no opinion at all."""
+    if got is None:
+        return [model] * width
+    return [model if logp is None else logp for logp in got.logps]
+
+
 class Expert(Protocol):
     width: int  # log-distributions it gives the mixer, always this many
     contexts: int  # values its context takes

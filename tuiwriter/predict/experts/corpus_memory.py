@@ -572,8 +572,8 @@ class CorpusMemoryExpert:
                 if counts:
                     short[index.width] = {i: c * DOCUMENT_WEIGHT for i, c in counts.items()}
         id_of = self.vocab.id_of
-        found = [(id_of(ch), length) for ch, length in self._long.matches(cursor, extra)]
-        return short, [(i, length) for i, length in found if i]
+        found = [(i, length) for ch, length in self._long.matches(cursor, extra) if (i := id_of(ch))]
+        return short, found
 
     def _blend(self, remembered: Remembered | None,
                document: tuple[dict[int, dict[int, float]], list[tuple[int, int]]]) -> tuple[np.ndarray, float]:

@@ -20,18 +20,10 @@ from bisect import bisect_left
 import numpy as np
 
 from tuiwriter.predict.doc_text import DocText
+from tuiwriter.predict.experts.document_match import DICT_MAX, REBUILD_CHARS, code_points
 from tuiwriter.text.vocab import Vocab
 
-REBUILD_CHARS = 8192  # new text longer than this is indexed at C speed, not character by character
-DICT_MAX = 1 << 18  # positions typed into the dictionary before it is folded into the static part
 CODE_BITS = 21  # a code point fits in 21 bits, so three pack into one 64-bit key
-
-
-def _codes(text: str) -> np.ndarray:
-    try:
-        return np.frombuffer(text.encode("latin-1"), dtype=np.uint8).astype(np.uint64)
-    except UnicodeEncodeError:
-        return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
 
 
 class ShortIndex:
@@ -89,7 +81,7 @@ class ShortIndex:
 
     def _build(self, text: str) -> None:
         """The static part for all of `text`, at C speed."""
-        codes, width = _codes(text), self.width
+        codes, width = code_points(text).astype(np.uint64), self.width
         n = len(codes)
         self._after.clear()
         self._static_end = self.indexed = n

@@ -47,6 +47,14 @@ def trust(length: int) -> float:
     return 0.0
 
 
+def code_points(text: str) -> np.ndarray:
+    """The code points of `text` as uint32, at C speed (a lone surrogate is kept as its value)."""
+    try:
+        return np.frombuffer(text.encode("latin-1"), dtype=np.uint8).astype(np.uint32)
+    except UnicodeEncodeError:
+        return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 class StaticIndex:
     """Where each MIN_MATCH-character string occurs in a snapshot of the document, built at C speed
     (numpy) and kept in 4 bytes a character: the snapshot's positions sorted by (bucket of a hash of
@@ -58,10 +66,7 @@ class StaticIndex:
     def __init__(self, text: str) -> None:
         self.length = len(text)
         self.bits = self.BUCKET_BITS
-        try:
-            codes = np.frombuffer(text.encode("latin-1"), dtype=np.uint8).astype(np.uint32)
-        except UnicodeEncodeError:
-            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        codes = code_points(text)
         n = len(codes)
         if n <= MIN_MATCH:
             self.positions = np.zeros(0, dtype=np.int64)
