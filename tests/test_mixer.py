@@ -9,8 +9,19 @@ import pytest
 import torch
 
 from tuiwriter.lm import checkpoint
+from tuiwriter.predict import mixer
 from tuiwriter.predict.engine import LEARN_SPAN, Engine
-from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, learn_head, learn_mixer, mix
+from tuiwriter.predict.mixer import (
+    Adaptation,
+    Selection,
+    adapted_log_probs,
+    learn,
+    learn_head,
+    learn_mixer,
+    mix,
+    predict,
+    side_keys,
+)
 from tuiwriter.predict.policy import SuggestConfig
 
 
@@ -32,6 +43,50 @@ def test_the_update_matches_a_hand_computed_example():
     expected = torch.tensor([[1 + 0.3 * math.log(2), 1 - 0.2 * math.log(2)]])
     assert torch.allclose(new, expected)
     assert torch.equal(weights, torch.tensor([[1.0, 1.0]]))  # a copy: snapshots never change
+
+
+def test_two_layers_match_a_hand_computed_example():
+    # the same two inputs; one side mixer with two keys (key 1 learnt before, key 0 never used),
+    # the final layer at the mean
+    inputs = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]]))
+    side = torch.tensor([[float("nan"), float("nan")], [2.0, 0.0]])
+    a = Adaptation(torch.tensor([[1.0, 1.0]]), side=(side,), final=torch.tensor([[0.5, 0.5]]))
+    # key 0: the shared weights stand in, both mixers say (0.4, 0.4, 0.2) and so does the mixture
+    logp, layer = predict(a, inputs, Selection((0,), (0,), 0))
+    assert torch.allclose(layer.exp(), torch.tensor([[0.4, 0.4, 0.2]] * 2))
+    assert torch.allclose(logp.exp(), torch.tensor([0.4, 0.4, 0.2]))
+    # x = 0: the shared weights move as one mixer's do (above); the side key starts from them and
+    # moves SIDE_RATE times as far; the final layer by log p_j(0) − E_p[log p_j], the same for both
+    weights, (new_side,), final = learn(a, inputs, Selection((0,), (0,), 0), layer, logp, 0, eta=0.5)
+    step = torch.tensor([0.6 * math.log(2), -0.4 * math.log(2)])  # the gradient (above)
+    assert torch.allclose(weights, torch.tensor([[1.0, 1.0]]) + 0.5 * step)
+    assert torch.allclose(new_side[0], torch.tensor([1.0, 1.0]) + 0.5 * mixer.SIDE_RATE * step)
+    assert torch.equal(new_side[1], side[1])  # another key: unchanged
+    g = math.log(0.4) - (0.8 * math.log(0.4) + 0.2 * math.log(0.2))
+    assert torch.allclose(final, torch.tensor([[0.5, 0.5]]) + mixer.FINAL_RATE * g)
+    assert side[0].isnan().all()  # copies: snapshots never change
+    # key 1, weights (2, 0): p ∝ 0.5², 0.25², 0.25² = (2/3, 1/6, 1/6); the mixture is their geometric mean
+    logp, layer = predict(a, inputs, Selection((0,), (1,), 0))
+    assert torch.allclose(layer[1].exp(), torch.tensor([2 / 3, 1 / 6, 1 / 6]))
+    mean = torch.tensor([0.4 * 2 / 3, 0.4 / 6, 0.2 / 6]).sqrt()
+    assert torch.allclose(logp.exp(), mean / mean.sum())
+    # learning x = 0 there moves the side key along its own prediction's gradient:
+    # log p_1(0) − E[log p_1] = (−1 + 2/3 + 2/3) log 2, log p_2(0) − E[log p_2] = (−2 + 4/3 + 1/6 + 1/3) log 2
+    _, (new_side,), _ = learn(a, inputs, Selection((0,), (1,), 0), layer, logp, 0, eta=0.5)
+    own = torch.tensor([math.log(2) / 3, -math.log(2) / 6])
+    assert torch.allclose(new_side[1], torch.tensor([2.0, 0.0]) + 0.5 * mixer.SIDE_RATE * own)
+
+
+def test_side_keys_are_the_characters_before_and_the_models_confidence():
+    confident = torch.log(torch.tensor([0.96, 0.02, 0.02]))
+    unsure = torch.log(torch.tensor([0.4, 0.3, 0.3]))
+    m = mixer.MATCH_KEYS
+    assert side_keys((3, 5), confident, 0) == (5, (3 * 1009 + 5) * m % mixer.PAIR_KEYS, 5 * m)
+    assert side_keys((3, 5), confident, 2) == (5, ((3 * 1009 + 5) * m + 2) % mixer.PAIR_KEYS, 5 * m + 2)
+    assert side_keys((0, 0), unsure, 1) == (0, 1, m + 1)
+    assert side_keys((7, 300), unsure, 0)[0] == 300 % mixer.PREV_KEYS
+    sure = torch.log(torch.tensor([0.995, 0.004, 0.001]))
+    assert side_keys((7, 300), sure, m - 1)[2] == mixer.SIDE[2] - 1  # the last key
 
 
 def test_the_head_learns_the_characters_it_is_shown():
@@ -57,16 +112,30 @@ def typed(ck, text: str, config: SuggestConfig | None = None) -> Engine:
     return engine
 
 
+def same(a: Adaptation, b: Adaptation) -> bool:
+    """Whether two adaptations learnt the same mixer weights, side mixers and final layer included
+    (a side key never used is NaN in both)."""
+    def tensors(x: Adaptation) -> list[torch.Tensor]:
+        return [x.weights, *(x.side or ()), *([] if x.final is None else [x.final])]
+
+    return all(torch.equal(s.nan_to_num(nan=-7.0), t.nan_to_num(nan=-7.0))
+               for s, t in zip(tensors(a), tensors(b), strict=True))
+
+
 def test_learning_is_deterministic_and_a_function_of_the_text_typed(ck):
     a, b = typed(ck, TEXT), typed(ck, TEXT)
-    assert torch.equal(a.adaptation.weights, b.adaptation.weights)
+    assert same(a.adaptation, b.adaptation)
+    # the side mixers learnt the keys the text used: "t" before the cursor, "at" ...
+    prev = a.adaptation.side[0]
+    assert not prev[ck.vocab.id_of("t")].isnan().any() and prev[ck.vocab.id_of("Z")].isnan().all()
+    assert not torch.equal(a.adaptation.final, Engine(ck).adaptation.final)
     assert not torch.equal(a.adaptation.weights, Engine(ck).adaptation.weights)  # it learnt
     assert a.adaptation.learnt == len(TEXT) - 1  # all but the key just typed (see the next test)
     # the same characters learnt in one request (an accepted suggestion) give the same adaptation
     at_once = Engine(ck)
     at_once.next_char_log_probs(TEXT[:40], 40)
     at_once.next_char_log_probs(TEXT, len(TEXT))
-    assert torch.equal(at_once.adaptation.weights, a.adaptation.weights)
+    assert same(at_once.adaptation, a.adaptation)
     assert torch.allclose(at_once.adaptation.head_w, a.adaptation.head_w)
     assert list(a.suggest(TEXT, len(TEXT))) == list(b.suggest(TEXT, len(TEXT)))
 
@@ -95,21 +164,21 @@ def test_the_key_just_typed_is_learnt_while_idle_and_the_idle_moment_changes_not
     phase[0] = "request"
     busy = Engine(ck)
     assert [("".join(busy.suggest(TEXT[:i], i))) for i in range(1, len(TEXT) + 1)] == ghosts
-    assert torch.equal(idle.adaptation.weights, busy.adaptation.weights)
+    assert same(idle.adaptation, busy.adaptation)
     assert torch.equal(idle.adaptation.head_w, busy.adaptation.head_w)
     assert idle.adaptation.learnt == busy.adaptation.learnt == len(TEXT) - 1
     # the next key takes what the idle moment learnt: the same as learning it then
     more = TEXT + " s"
     "".join(idle.suggest(more, len(more)))
     "".join(busy.suggest(more, len(more)))
-    assert torch.equal(idle.adaptation.weights, busy.adaptation.weights)
+    assert same(idle.adaptation, busy.adaptation)
     # an edit before what the idle moment learnt throws it away
     idle.prepare(more, len(more))
     edited = TEXT + " t"
     assert "".join(idle.suggest(edited, len(edited))) == "".join(busy.suggest(edited, len(edited)))
     "".join(idle.suggest(edited + "h", len(edited) + 1))
     "".join(busy.suggest(edited + "h", len(edited) + 1))
-    assert torch.equal(idle.adaptation.weights, busy.adaptation.weights)
+    assert same(idle.adaptation, busy.adaptation)
     assert torch.equal(idle.adaptation.head_w, busy.adaptation.head_w)
 
 
@@ -128,7 +197,7 @@ def test_an_opened_document_or_a_long_paste_is_not_learnt(ck):
     engine.prepare(long_text)  # the idle read-ahead learns nothing
     assert engine.adaptation.learnt == 0
     engine.next_char_log_probs(long_text, len(long_text))  # a request far past what was learnt
-    assert torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
+    assert same(engine.adaptation, Engine(ck).adaptation)
     assert engine.adaptation.learnt == len(long_text)
     more = long_text + " sat"
     engine.next_char_log_probs(more, len(more))  # typed after it: learnt
@@ -149,17 +218,17 @@ def test_an_edit_before_what_was_learnt_rewinds_it_and_learns_the_new_text(ck):
     fresh.adopt(snapshot)
     fresh.prepare(edited, 20)
     fresh.next_char_log_probs(edited, 30)
-    assert torch.equal(engine.adaptation.weights, fresh.adaptation.weights)
+    assert same(engine.adaptation, fresh.adaptation)
 
 
 def test_learning_off_keeps_the_fitted_weights(ck):
     engine = typed(ck, TEXT, SuggestConfig(adapt=False, dynamic=False))
-    assert torch.equal(engine.adaptation.weights, Engine(ck).adaptation.weights)
+    assert same(engine.adaptation, Engine(ck).adaptation)
     assert engine.adaptation.head_b is None
 
 
 def test_a_sibling_starts_from_the_fit(ck):
     engine = typed(ck, TEXT)
     other = engine.sibling()
-    assert torch.equal(other.adaptation.weights, Engine(ck).adaptation.weights)
+    assert same(other.adaptation, Engine(ck).adaptation)
     assert other.adaptation.learnt == 0

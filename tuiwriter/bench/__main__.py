@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="fit the mixer's starting weights (prints mixer_init.FIT), --chars per text")
     parser.add_argument("--mixer-bpc", nargs=2, metavar=("MODEL", "FILE"),
                         help="bits/char of the mixer replayed on the first --chars characters of FILE, per --ablate row")
-    parser.add_argument("--ablate", nargs="+", default=["lstm", "model", "+memory", "+document", "+learning", "+dynamic"])
+    parser.add_argument("--ablate", nargs="+", default=["lstm", "model", "+memory", "+document", "+learning", "+dynamic", "+side"])
     parser.add_argument("--ppmd", nargs=4, action="append", metavar=("MODEL", "TRAIN", "TEXT", "CHARS"),
                         help="tuiwriter eval beside PPMd-16 given TRAIN as context, on TEXT's first CHARS (repeatable)")
     parser.add_argument("--weights", nargs="+", metavar=("MODEL", "FILE"),

@@ -23,8 +23,8 @@ from tuiwriter.predict.engine import MIXER_SLOTS
 from tuiwriter.predict.experts import mixer_rows
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory, CorpusMemoryExpert, remembered_from
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
-from tuiwriter.predict.mixer import Adaptation
-from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights, model_alone
+from tuiwriter.predict.mixer import Adaptation, Selection
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation, initial_weights, model_alone
 
 LOG2E = 1 / math.log(2)
 
@@ -37,6 +37,7 @@ class Switches:
     document_match: bool = True
     adapt: bool = True
     dynamic: bool = True
+    side: bool = True  # the side mixers and the final layer (`mixer`, "Two layers")
 
 
 def model_pass(ck: Checkpoint, text: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,7 +64,7 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
     for expert in experts.values():
         expert.read(text)  # their answers only use text before the cursor
     ids = vocab.encode(text)
-    a = Adaptation(weights)
+    a = initial_adaptation(weights, switches.side)
     bits = 0.0
     for i, x in enumerate(ids):
         model = mixer.adapted_log_probs(logps[i], hs[i], a) if switches.dynamic else logps[i]
@@ -75,15 +76,17 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
             rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
-        weight_rows = (context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else ""))
-        logp = mixer.mix(a.weights, inputs, weight_rows)
+        before = (ids[i - 2] if i > 1 else 0, ids[i - 1] if i else 0)
+        selection = Selection((context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else "")),
+                              mixer.side_keys(before, model, context % DocumentMatchExpert.contexts), context)
+        logp, layer = mixer.predict(a, inputs, selection)
         bits -= float(logp[x]) * LOG2E
-        w, b, hw = a.weights, a.head_b, a.head_w
+        w, side, final, b, hw = a.weights, a.side, a.final, a.head_b, a.head_w
         if switches.adapt:
-            w = mixer.learn_mixer(w, inputs, weight_rows, logp, x, eta)
+            w, side, final = mixer.learn(a, inputs, selection, layer, logp, x, eta)
         if switches.dynamic:
             b, hw = mixer.learn_head(a, model, hs[i], x)
-        a = Adaptation(w, hw, b, i + 1)
+        a = Adaptation(w, hw, b, i + 1, side, final)
     return bits / max(1, len(ids)), a.weights
 
 
@@ -113,7 +116,8 @@ def fit_mixer(books: str, play: str, chars: int) -> None:
     drafts of a quarter of the paragraphs typed (`drafted`: long matches seen once), then of two
     books it held out (*Tom Sawyer*, *Frankenstein*: the document match's contexts), then of Tiny
     Shakespeare's first 90 % after its first 800,000 characters, which it remembers (the corpus
-    memory's contexts); twice, the learning rate 0.02 then 0.005, from the model alone. Prints
+    memory's contexts); twice, the learning rate 0.02 then 0.005, from the model alone, the shared
+    mixer alone (no side mixers: as the fit was made before they were added). Prints
     `mixer_init.FIT`."""
     ck = checkpoint.load(store.resolve("default"))
     fold = ck.vocab.fold
@@ -129,7 +133,7 @@ def fit_mixer(books: str, play: str, chars: int) -> None:
     weights = model_alone()
     for eta in (0.02, 0.005):
         for text, memory in texts:
-            bpc, weights = replay(ck, text, memory, Switches(), weights, eta)
+            bpc, weights = replay(ck, text, memory, Switches(side=False), weights, eta)
             print(f"# eta {eta}: {bpc:.4f} bits/char on {len(text):,} chars", flush=True)
     print("FIT = [")
     for row in weights.tolist():
@@ -143,11 +147,12 @@ def mixer_bpc(spec: str, path: str, chars: int, rows: list[str]) -> None:
     text = read_texts([path], ck.vocab.fold, chars)[0][1]
     memory = CorpusMemory.indexed(ck.memory, ck.vocab) if ck.memory is not None else None
     table = {
-        "model": Switches(False, False, False, False),
-        "+memory": Switches(True, False, False, False),
-        "+document": Switches(True, True, False, False),
-        "+learning": Switches(True, True, True, False),
-        "+dynamic": Switches(True, True, True, True),
+        "model": Switches(False, False, False, False, False),
+        "+memory": Switches(True, False, False, False, False),
+        "+document": Switches(True, True, False, False, False),
+        "+learning": Switches(True, True, True, False, False),
+        "+dynamic": Switches(True, True, True, True, False),
+        "+side": Switches(True, True, True, True, True),  # the engine's mixture
     }
     for row in rows:
         if row == "lstm":  # the model's own log-probs, no mixer

@@ -53,8 +53,17 @@ from tuiwriter.predict.doc_text import TextSnapshot
 from tuiwriter.predict.experts import Expert, mixer_rows
 from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
-from tuiwriter.predict.mixer import Adaptation, adapted_log_probs, char_class, learn_head, learn_mixer, mix
-from tuiwriter.predict.mixer_init import CONTEXTS, initial_weights
+from tuiwriter.predict.mixer import (
+    Adaptation,
+    Selection,
+    adapted_log_probs,
+    char_class,
+    learn,
+    learn_head,
+    predict,
+    side_keys,
+)
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode, next_word
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
@@ -90,7 +99,7 @@ class Engine:
         self._cache.followers = [expert for _, expert in self.experts]
         self._slots = [(switch, dict(self.experts).get(switch), width, contexts)
                        for switch, width, contexts in MIXER_SLOTS]
-        self.adaptation = Adaptation(initial_weights())
+        self.adaptation = initial_adaptation()
         self._ahead: Adaptation | None = None  # learnt further on by `prepare` (see "Learning")
         self._memo: tuple | None = None  # the last request's `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
 
@@ -104,7 +113,7 @@ class Engine:
         other._cache.followers = [expert for _, expert in other.experts]
         other._slots = [(switch, dict(other.experts).get(switch), width, contexts)
                         for switch, width, contexts in MIXER_SLOTS]
-        other.adaptation = Adaptation(initial_weights())
+        other.adaptation = initial_adaptation()
         other._ahead = None
         other._memo = None
         return other
@@ -165,13 +174,14 @@ class Engine:
             state = self._cache.read(text, p, cancelled)
             if state is None:
                 break
-            logp, inputs, context, model = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
-            weights, head_b, head_w = a.weights, a.head_b, a.head_w
+            mixed = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
+            logp, inputs, selection, model, layer = mixed
+            weights, side, final, head_b, head_w = a.weights, a.side, a.final, a.head_b, a.head_w
             if self.config.adapt and len(inputs) > 1:
-                weights = learn_mixer(a.weights, inputs, context, logp, x)
+                weights, side, final = learn(a, inputs, selection, layer, logp, x)
             if self.config.dynamic:
                 head_b, head_w = learn_head(a, model, state.h[-1], x)
-            a = Adaptation(weights, head_w, head_b, p + 1)
+            a = Adaptation(weights, head_w, head_b, p + 1, side, final)
         return a
 
     def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
@@ -206,16 +216,17 @@ class Engine:
         return None
 
     def _mixture(self, state: PState, cursor: int, extra: str, adaptation: Adaptation,
-                 keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor]:
+                 keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, Selection, torch.Tensor, torch.Tensor]:
         """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
-        [n, vocab], its weight rows, the model's own log-probs with the adapted output layer). An
+        [n, vocab], the weights it used, the model's own log-probs with the adapted output layer,
+        the first layer's log-probs [mixers, vocab]). An
         expert that is off, absent or without an opinion has the model's log-probs stand in.
         With nothing decoded it is memoised (unless not `keep`) for the request's next use."""
         model = self.predictor.log_probs(state)
         if self.config.dynamic:
             model = adapted_log_probs(model, state.h[-1], adaptation)
         if not any(expert is not None and getattr(self.config, switch) for switch, expert, _, _ in self._slots):
-            return model, model[None], (0,), model  # nothing to mix: the model alone
+            return model, model[None], Selection((0,)), model, model[None]  # nothing to mix: the model alone
         probs: torch.Tensor | None = None
         rows = [model]
         context = 0
@@ -227,12 +238,20 @@ class Engine:
             rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
-        before = extra[-1:] or self._cache.doc[max(0, cursor - 1):cursor]
-        weight_rows = (context, CONTEXTS + char_class(before))
-        result = mix(adaptation.weights, inputs, weight_rows), inputs, weight_rows, model
+        before = (self._cache.doc[max(0, cursor - 2):cursor] + extra)[-2:]
+        match = context % DocumentMatchExpert.contexts  # the last slot's context (MIXER_SLOTS)
+        selection = Selection((context, CONTEXTS + char_class(before[-1:])),
+                              side_keys(self._ids(before), model, match), context)
+        logp, layer = predict(adaptation, inputs, selection)
+        result = logp, inputs, selection, model, layer
         if keep and not extra:  # `next_char_log_probs` or learning here reuse it (same state, same adaptation)
             self._memo = (cursor, state, adaptation, self._switches(), result)
         return result
+
+    def _ids(self, before: str) -> tuple[int, int]:
+        """The vocabulary ids of the two characters `before` the cursor (0 where there is none)."""
+        ids = [0, 0] + [self.vocab.id_of(ch) for ch in before]
+        return ids[-2], ids[-1]
 
     def _switches(self) -> tuple[bool, ...]:
         return self.config.corpus_memory, self.config.document_match, self.config.dynamic

@@ -3,11 +3,23 @@
 Geometric mixing: p(a) ∝ exp(Σ_i w_{c,i} · log p_i(a)), over the inputs p_i (the model's own
 log-probabilities first, then each expert's, `experts.Inputs`), with the weight vector w_c the sum
 of one row per small context c: the experts' contexts combined (which matches were found and how
-long), and the class of the character before (`char_class`: a letter, a space, a line end...). After each
-character x the person writes, the weights of the context used there move along the gradient of
-log p(x): Δw_i = η (log p_i(x) − Σ_a p(a) log p_i(a)) (each row of c moves so), so the mixture learns, in each document,
-how far to trust each expert in each situation. The weights start from an offline fit on text
-outside the dev texts (`mixer_init`, `python -m tuiwriter.bench --fit-mixer`).
+long), and the class of the character before (`char_class`: a letter, a space, a line end...).
+After each character x the person writes, the weights of the context used there move along the
+gradient of log p(x): Δw_i = η (log p_i(x) − Σ_a p(a) log p_i(a)) (each row of c moves so), so
+the mixture learns, in each document, how far to trust each expert in each situation. The
+weights start from an offline fit on text outside the dev texts (`mixer_init`, `python -m
+tuiwriter.bench --fit-mixer`).
+
+Two layers (as context-mixing compressors do): beside that shared mixer, side mixers each keep
+one weight vector per key of their own small context (the character before; the two before, and
+the model's confidence, each with the document match's context: `side_keys`). A key's vector
+starts as a copy of the shared weights where the key is first used and learns SIDE_RATE times
+faster (a key is seen far less often than the shared rows). A final layer mixes the mixers'
+predictions the same way, geometrically, with one weight vector per experts' context (starting
+at the mean), learning at FINAL_RATE; each first-layer mixer learns from its own prediction. The
+mixers disagree where their contexts tell situations apart, and the mixture of their predictions
+is worth more than any one: `python -m tuiwriter.bench --mixer-bpc MODEL FILE --ablate +dynamic
++side` (models/README.md, "Two layers of mixers").
 
 Dynamic evaluation (`AdaptiveHead`): the model's output layer gets a learned correction,
 logits + ΔW h + Δb, updated by the same characters with the model's own gradient
@@ -27,18 +39,111 @@ import torch
 ETA = 0.002  # the mixer's learning rate (bench --fit-mixer)
 HEAD_RATE_B = 0.003  # dynamic evaluation: the output bias's rate ...
 HEAD_RATE_W = 0.002  # ... and the output weights' (0 turns that part off)
+# The side mixers and the final layer (models/README.md, "Two layers of mixers": chosen on text
+# outside the PPMd rows and the dev texts):
+PREV_KEYS = 256  # the character before: its id (a bigger vocabulary's ids share keys modulo this)
+PAIR_KEYS = 4096  # the two characters before with the document match's context, hashed to this many keys
+CONFIDENCE_EDGES = (0.3, 0.5, 0.7, 0.85, 0.95, 0.99)  # the model's top probability, bucketed ...
+MATCH_KEYS = 8  # ... with the document match's context (its values: `DocumentMatchExpert.contexts`)
+SIDE = (PREV_KEYS, PAIR_KEYS, (len(CONFIDENCE_EDGES) + 1) * MATCH_KEYS)  # keys of each side mixer
+SIDE_RATE = 4.0  # a side mixer learns at ETA times this
+FINAL_RATE = 0.0005  # the final layer's learning rate
+
+
+Side = tuple[torch.Tensor, ...] | None  # the side mixers' weights (`Adaptation.side`)
 
 
 @dataclass(frozen=True)
 class Adaptation:
-    """What the engine has learnt from one document: mixer weights [contexts, inputs], the output
-    layer's correction (ΔW [vocab, hidden], Δb [vocab]; None until the first update), and the
-    position of the text it has learnt from up to (see `Engine`)."""
+    """What the engine has learnt from one document: the shared mixer's weights [contexts,
+    inputs], the output layer's correction (ΔW [vocab, hidden], Δb [vocab]; None until the first
+    update), the position of the text it has learnt from up to (see `Engine`), the side mixers'
+    weights (one [keys, inputs] per side mixer, a row of NaN where its key was never used: the
+    shared weights stand in) and the final layer's ([contexts, 1 + side mixers]); None: as they
+    start (`sides_start`)."""
 
     weights: torch.Tensor
     head_w: torch.Tensor | None = None
     head_b: torch.Tensor | None = None
     learnt: int = 0
+    side: Side = None
+    final: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which weights mix one prediction: the shared mixer's rows (summed: the experts' context and
+    the class of the character before), one key per side mixer (`side_keys`), and the final
+    layer's row (the experts' context)."""
+
+    rows: tuple[int, ...]
+    keys: tuple[int, ...] = ()
+    final: int = 0
+
+
+def side_keys(before: tuple[int, int], model: torch.Tensor, match: int) -> tuple[int, ...]:
+    """The side mixers' keys: the vocabulary id of the character before the cursor; the two
+    `before` it (the nearer last; 0 where there is none) with the document match's context `match`
+    (0 <= match < MATCH_KEYS), hashed; the model's top probability (from its log-probs `model`)
+    with `match`. Without the match a key would mix the situations where the document repeats
+    itself with those where it does not, which the shared rows tell apart: on a repetitive e-mail
+    thread that cost more than the side mixers gained."""
+    top = float(model.max().exp())
+    confidence = sum(top >= edge for edge in CONFIDENCE_EDGES)
+    return (before[1] % PREV_KEYS, ((before[0] * 1009 + before[1]) * MATCH_KEYS + match) % PAIR_KEYS,
+            confidence * MATCH_KEYS + match)
+
+
+def sides_start(inputs: int, contexts: int) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """The side mixers' weights before anything is learnt (every key unused) and the final
+    layer's (the mean of the mixers' predictions)."""
+    side = tuple(torch.full((keys, inputs), float("nan")) for keys in SIDE)
+    return side, torch.full((contexts, 1 + len(SIDE)), 1.0 / (1 + len(SIDE)))
+
+
+def _first_layer(adaptation: Adaptation, selection: Selection) -> torch.Tensor:
+    """The first layer's weight vectors [1 + side mixers, inputs]: the shared one, then each side
+    mixer's for its key (the shared one where the key was never used)."""
+    rows = selection.rows
+    w = adaptation.weights[rows[0]]
+    for row in rows[1:]:
+        w = w + adaptation.weights[row]
+    if adaptation.side is None:
+        return w[None]
+    vectors = [w]
+    for table, key in zip(adaptation.side, selection.keys):
+        v = table[key]
+        vectors.append(w if bool(v[0].isnan()) else v)
+    return torch.stack(vectors)
+
+
+def predict(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log p [vocab] of the two-layer mixture of `inputs` [n, vocab], each first-layer mixer's
+    log p [1 + side mixers, vocab])."""
+    layer = torch.log_softmax(_first_layer(adaptation, selection) @ inputs, dim=1)
+    if adaptation.final is None or len(layer) == 1:
+        return layer[0], layer
+    return torch.log_softmax(adaptation.final[selection.final] @ layer, dim=0), layer
+
+
+def learn(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection, layer: torch.Tensor,
+          logp: torch.Tensor, x: int, eta: float = ETA) -> tuple[torch.Tensor, Side, torch.Tensor | None]:
+    """(shared weights, side mixers', final layer's), new tensors, after the character `x` where
+    `predict` gave `logp` and `layer`: each first-layer mixer one step along the gradient of its own
+    log p(x), the final layer along the mixture's."""
+    weights = learn_mixer(adaptation.weights, inputs, selection.rows, layer[0], x, eta)
+    if adaptation.side is None or adaptation.final is None:
+        return weights, adaptation.side, adaptation.final
+    vectors = _first_layer(adaptation, selection)
+    steps = (eta * SIDE_RATE) * (inputs[:, x][None] - layer[1:].exp() @ inputs.T)
+    side = []
+    for k, (table, key) in enumerate(zip(adaptation.side, selection.keys)):
+        table = table.clone()
+        table[key] = vectors[k + 1] + steps[k]
+        side.append(table)
+    final = adaptation.final.clone()
+    final[selection.final] += FINAL_RATE * mixer_gradient(layer, logp, x)
+    return weights, tuple(side), final
 
 
 def char_class(ch: str) -> int:

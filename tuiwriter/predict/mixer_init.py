@@ -9,9 +9,10 @@ import torch
 
 from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
-from tuiwriter.predict.mixer import CLASSES
+from tuiwriter.predict.mixer import CLASSES, MATCH_KEYS, Adaptation, sides_start
 
 CONTEXTS = CorpusMemoryExpert.contexts * DocumentMatchExpert.contexts  # engine.MIXER_SLOTS's order
+assert DocumentMatchExpert.contexts <= MATCH_KEYS  # the side mixers' keys hold its context
 INPUTS = 1 + 3 + 2
 # CONTEXTS + CLASSES rows of INPUTS weights; empty: the model alone. `python -m tuiwriter.bench --fit-mixer
 # ../shared/corpora/train train90.txt --chars 30000` (bits/char on its four texts, second pass:
@@ -182,6 +183,16 @@ def initial_weights() -> torch.Tensor:
     if FIT:
         return torch.tensor(FIT, dtype=torch.float32)
     return model_alone()
+
+
+def initial_adaptation(weights: torch.Tensor | None = None, side: bool = True) -> Adaptation:
+    """What a document's mixers start from: the shared mixer's `weights` (default: the fitted
+    ones) and, with `side`, the side mixers and the final layer as they start."""
+    weights = initial_weights() if weights is None else weights
+    if not side:
+        return Adaptation(weights)
+    tables, final = sides_start(weights.shape[1], CONTEXTS)
+    return Adaptation(weights, side=tables, final=final)
 
 
 def model_alone() -> torch.Tensor:
