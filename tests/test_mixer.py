@@ -50,14 +50,14 @@ def test_two_layers_match_a_hand_computed_example():
     # the final layer at the mean
     inputs = torch.log(torch.tensor([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25]]))
     side = torch.tensor([[float("nan"), float("nan")], [2.0, 0.0]])
-    a = Adaptation(torch.tensor([[1.0, 1.0]]), side=(side,), final=torch.tensor([[0.5, 0.5]]))
+    a = Adaptation(torch.tensor([[1.0, 1.0]]), side=side, final=torch.tensor([[0.5, 0.5]]))
     # key 0: the shared weights stand in, both mixers say (0.4, 0.4, 0.2) and so does the mixture
-    logp, layer = predict(a, inputs, Selection((0,), (0,), 0))
+    logp, layer = predict(a, inputs, Selection((0,), (0,), 0)), mixer.layer(a, inputs, Selection((0,), (0,), 0))
     assert torch.allclose(layer.exp(), torch.tensor([[0.4, 0.4, 0.2]] * 2))
     assert torch.allclose(logp.exp(), torch.tensor([0.4, 0.4, 0.2]))
     # x = 0: the shared weights move as one mixer's do (above); the side key starts from them and
     # moves SIDE_RATE times as far; the final layer by log p_j(0) − E_p[log p_j], the same for both
-    weights, (new_side,), final = learn(a, inputs, Selection((0,), (0,), 0), layer, logp, 0, eta=0.5)
+    weights, new_side, final = learn(a, inputs, Selection((0,), (0,), 0), logp, 0, eta=0.5)
     step = torch.tensor([0.6 * math.log(2), -0.4 * math.log(2)])  # the gradient (above)
     assert torch.allclose(weights, torch.tensor([[1.0, 1.0]]) + 0.5 * step)
     assert torch.allclose(new_side[0], torch.tensor([1.0, 1.0]) + 0.5 * mixer.SIDE_RATE * step)
@@ -66,13 +66,13 @@ def test_two_layers_match_a_hand_computed_example():
     assert torch.allclose(final, torch.tensor([[0.5, 0.5]]) + mixer.FINAL_RATE * g)
     assert side[0].isnan().all()  # copies: snapshots never change
     # key 1, weights (2, 0): p ∝ 0.5², 0.25², 0.25² = (2/3, 1/6, 1/6); the mixture is their geometric mean
-    logp, layer = predict(a, inputs, Selection((0,), (1,), 0))
+    logp, layer = predict(a, inputs, Selection((0,), (1,), 0)), mixer.layer(a, inputs, Selection((0,), (1,), 0))
     assert torch.allclose(layer[1].exp(), torch.tensor([2 / 3, 1 / 6, 1 / 6]))
     mean = torch.tensor([0.4 * 2 / 3, 0.4 / 6, 0.2 / 6]).sqrt()
     assert torch.allclose(logp.exp(), mean / mean.sum())
     # learning x = 0 there moves the side key along its own prediction's gradient:
     # log p_1(0) − E[log p_1] = (−1 + 2/3 + 2/3) log 2, log p_2(0) − E[log p_2] = (−2 + 4/3 + 1/6 + 1/3) log 2
-    _, (new_side,), _ = learn(a, inputs, Selection((0,), (1,), 0), layer, logp, 0, eta=0.5)
+    _, new_side, _ = learn(a, inputs, Selection((0,), (1,), 0), logp, 0, eta=0.5)
     own = torch.tensor([math.log(2) / 3, -math.log(2) / 6])
     assert torch.allclose(new_side[1], torch.tensor([2.0, 0.0]) + 0.5 * mixer.SIDE_RATE * own)
 
@@ -80,13 +80,14 @@ def test_two_layers_match_a_hand_computed_example():
 def test_side_keys_are_the_characters_before_and_the_models_confidence():
     confident = torch.log(torch.tensor([0.96, 0.02, 0.02]))
     unsure = torch.log(torch.tensor([0.4, 0.3, 0.3]))
-    m = mixer.MATCH_KEYS
-    assert side_keys((3, 5), confident, 0) == (5, (3 * 1009 + 5) * m % mixer.PAIR_KEYS, 5 * m)
-    assert side_keys((3, 5), confident, 2) == (5, ((3 * 1009 + 5) * m + 2) % mixer.PAIR_KEYS, 5 * m + 2)
-    assert side_keys((0, 0), unsure, 1) == (0, 1, m + 1)
+    # rows of the one side table: each mixer's keys after the one before's
+    m, pair, conf = mixer.MATCH_KEYS, mixer.PREV_KEYS, mixer.PREV_KEYS + mixer.PAIR_KEYS
+    assert side_keys((3, 5), confident, 0) == (5, pair + (3 * 1009 + 5) * m % mixer.PAIR_KEYS, conf + 5 * m)
+    assert side_keys((3, 5), confident, 2) == (5, pair + ((3 * 1009 + 5) * m + 2) % mixer.PAIR_KEYS, conf + 5 * m + 2)
+    assert side_keys((0, 0), unsure, 1) == (0, pair + 1, conf + m + 1)
     assert side_keys((7, 300), unsure, 0)[0] == 300 % mixer.PREV_KEYS
     sure = torch.log(torch.tensor([0.995, 0.004, 0.001]))
-    assert side_keys((7, 300), sure, m - 1)[2] == mixer.SIDE[2] - 1  # the last key
+    assert side_keys((7, 300), sure, m - 1)[2] == sum(mixer.SIDE) - 1  # the table's last row
 
 
 def test_the_head_learns_the_characters_it_is_shown():
@@ -116,7 +117,7 @@ def same(a: Adaptation, b: Adaptation) -> bool:
     """Whether two adaptations learnt the same mixer weights, side mixers and final layer included
     (a side key never used is NaN in both)."""
     def tensors(x: Adaptation) -> list[torch.Tensor]:
-        return [x.weights, *(x.side or ()), *([] if x.final is None else [x.final])]
+        return [x.weights] + [t for t in (x.side, x.final) if t is not None]
 
     return all(torch.equal(s.nan_to_num(nan=-7.0), t.nan_to_num(nan=-7.0))
                for s, t in zip(tensors(a), tensors(b), strict=True))
@@ -126,7 +127,7 @@ def test_learning_is_deterministic_and_a_function_of_the_text_typed(ck):
     a, b = typed(ck, TEXT), typed(ck, TEXT)
     assert same(a.adaptation, b.adaptation)
     # the side mixers learnt the keys the text used: "t" before the cursor, "at" ...
-    prev = a.adaptation.side[0]
+    prev = a.adaptation.side[:mixer.PREV_KEYS]
     assert not prev[ck.vocab.id_of("t")].isnan().any() and prev[ck.vocab.id_of("Z")].isnan().all()
     assert not torch.equal(a.adaptation.final, Engine(ck).adaptation.final)
     assert not torch.equal(a.adaptation.weights, Engine(ck).adaptation.weights)  # it learnt

@@ -79,11 +79,11 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
         before = (ids[i - 2] if i > 1 else 0, ids[i - 1] if i else 0)
         selection = Selection((context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else "")),
                               mixer.side_keys(before, model, context % DocumentMatchExpert.contexts), context)
-        logp, layer = mixer.predict(a, inputs, selection)
+        logp = mixer.predict(a, inputs, selection)
         bits -= float(logp[x]) * LOG2E
         w, side, final, b, hw = a.weights, a.side, a.final, a.head_b, a.head_w
         if switches.adapt:
-            w, side, final = mixer.learn(a, inputs, selection, layer, logp, x, eta)
+            w, side, final = mixer.learn(a, inputs, selection, logp, x, eta)
         if switches.dynamic:
             b, hw = mixer.learn_head(a, model, hs[i], x)
         a = Adaptation(w, hw, b, i + 1, side, final)

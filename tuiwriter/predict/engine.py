@@ -174,11 +174,10 @@ class Engine:
             state = self._cache.read(text, p, cancelled)
             if state is None:
                 break
-            mixed = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
-            logp, inputs, selection, model, layer = mixed
+            logp, inputs, selection, model = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
             weights, side, final, head_b, head_w = a.weights, a.side, a.final, a.head_b, a.head_w
             if self.config.adapt and len(inputs) > 1:
-                weights, side, final = learn(a, inputs, selection, layer, logp, x)
+                weights, side, final = learn(a, inputs, selection, logp, x)
             if self.config.dynamic:
                 head_b, head_w = learn_head(a, model, state.h[-1], x)
             a = Adaptation(weights, head_w, head_b, p + 1, side, final)
@@ -216,17 +215,16 @@ class Engine:
         return None
 
     def _mixture(self, state: PState, cursor: int, extra: str, adaptation: Adaptation,
-                 keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, Selection, torch.Tensor, torch.Tensor]:
+                 keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, Selection, torch.Tensor]:
         """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
-        [n, vocab], the weights it used, the model's own log-probs with the adapted output layer,
-        the first layer's log-probs [mixers, vocab]). An
+        [n, vocab], the weights it used, the model's own log-probs with the adapted output layer). An
         expert that is off, absent or without an opinion has the model's log-probs stand in.
         With nothing decoded it is memoised (unless not `keep`) for the request's next use."""
         model = self.predictor.log_probs(state)
         if self.config.dynamic:
             model = adapted_log_probs(model, state.h[-1], adaptation)
         if not any(expert is not None and getattr(self.config, switch) for switch, expert, _, _ in self._slots):
-            return model, model[None], Selection((0,)), model, model[None]  # nothing to mix: the model alone
+            return model, model[None], Selection((0,)), model  # nothing to mix: the model alone
         probs: torch.Tensor | None = None
         rows = [model]
         context = 0
@@ -242,8 +240,7 @@ class Engine:
         match = context % DocumentMatchExpert.contexts  # the last slot's context (MIXER_SLOTS)
         selection = Selection((context, CONTEXTS + char_class(before[-1:])),
                               side_keys(self._ids(before), model, match), context)
-        logp, layer = predict(adaptation, inputs, selection)
-        result = logp, inputs, selection, model, layer
+        result = predict(adaptation, inputs, selection), inputs, selection, model
         if keep and not extra:  # `next_char_log_probs` or learning here reuse it (same state, same adaptation)
             self._memo = (cursor, state, adaptation, self._switches(), result)
         return result

@@ -32,8 +32,11 @@ learns from is the engine's (`Engine`, "learning").
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 ETA = 0.002  # the mixer's learning rate (bench --fit-mixer)
@@ -50,31 +53,28 @@ SIDE_RATE = 4.0  # a side mixer learns at ETA times this
 FINAL_RATE = 0.0005  # the final layer's learning rate
 
 
-Side = tuple[torch.Tensor, ...] | None  # the side mixers' weights (`Adaptation.side`)
-
-
 @dataclass(frozen=True)
 class Adaptation:
     """What the engine has learnt from one document: the shared mixer's weights [contexts,
     inputs], the output layer's correction (ΔW [vocab, hidden], Δb [vocab]; None until the first
     update), the position of the text it has learnt from up to (see `Engine`), the side mixers'
-    weights (one [keys, inputs] per side mixer, a row of NaN where its key was never used: the
-    shared weights stand in) and the final layer's ([contexts, 1 + side mixers]); None: as they
-    start (`sides_start`)."""
+    weights (one table [sum(SIDE), inputs], each mixer's keys after the one before's; a row of NaN
+    where a key was never used: the shared weights stand in) and the final layer's ([contexts,
+    1 + side mixers]); None: one layer (`sides_start` gives them as they start)."""
 
     weights: torch.Tensor
     head_w: torch.Tensor | None = None
     head_b: torch.Tensor | None = None
     learnt: int = 0
-    side: Side = None
+    side: torch.Tensor | None = None
     final: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
 class Selection:
     """Which weights mix one prediction: the shared mixer's rows (summed: the experts' context and
-    the class of the character before), one key per side mixer (`side_keys`), and the final
-    layer's row (the experts' context)."""
+    the class of the character before), one row of the side table per side mixer (`side_keys`),
+    and the final layer's row (the experts' context)."""
 
     rows: tuple[int, ...]
     keys: tuple[int, ...] = ()
@@ -82,68 +82,73 @@ class Selection:
 
 
 def side_keys(before: tuple[int, int], model: torch.Tensor, match: int) -> tuple[int, ...]:
-    """The side mixers' keys: the vocabulary id of the character before the cursor; the two
-    `before` it (the nearer last; 0 where there is none) with the document match's context `match`
-    (0 <= match < MATCH_KEYS), hashed; the model's top probability (from its log-probs `model`)
-    with `match`. Without the match a key would mix the situations where the document repeats
-    itself with those where it does not, which the shared rows tell apart: on a repetitive e-mail
-    thread that cost more than the side mixers gained."""
-    top = float(model.max().exp())
-    confidence = sum(top >= edge for edge in CONFIDENCE_EDGES)
-    return (before[1] % PREV_KEYS, ((before[0] * 1009 + before[1]) * MATCH_KEYS + match) % PAIR_KEYS,
-            confidence * MATCH_KEYS + match)
+    """The side mixers' rows of the side table, one per mixer, for its key: the vocabulary id of
+    the character before the cursor; the two `before` it (the nearer last; 0 where there is none)
+    with the document match's context `match` (0 <= match < MATCH_KEYS), hashed; the model's top
+    probability (from its log-probs `model`) with `match`. Without the match a key would mix the
+    situations where the document repeats itself with those where it does not, which the shared
+    rows tell apart: on a repetitive e-mail thread that cost more than the side mixers gained."""
+    confidence = bisect_right(CONFIDENCE_EDGES, math.exp(float(model.max())))
+    return (before[1] % PREV_KEYS, PREV_KEYS + ((before[0] * 1009 + before[1]) * MATCH_KEYS + match) % PAIR_KEYS,
+            PREV_KEYS + PAIR_KEYS + confidence * MATCH_KEYS + match)
 
 
-def sides_start(inputs: int, contexts: int) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+def sides_start(inputs: int, contexts: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The side mixers' weights before anything is learnt (every key unused) and the final
     layer's (the mean of the mixers' predictions)."""
-    side = tuple(torch.full((keys, inputs), float("nan")) for keys in SIDE)
-    return side, torch.full((contexts, 1 + len(SIDE)), 1.0 / (1 + len(SIDE)))
+    return torch.full((sum(SIDE), inputs), float("nan")), torch.full((contexts, 1 + len(SIDE)), 1.0 / (1 + len(SIDE)))
 
 
 def _first_layer(adaptation: Adaptation, selection: Selection) -> torch.Tensor:
     """The first layer's weight vectors [1 + side mixers, inputs]: the shared one, then each side
     mixer's for its key (the shared one where the key was never used)."""
-    rows = selection.rows
-    w = adaptation.weights[rows[0]]
-    for row in rows[1:]:
-        w = w + adaptation.weights[row]
-    if adaptation.side is None:
-        return w[None]
+    weights = adaptation.weights.numpy()
+    w = weights[selection.rows[0]]
+    for row in selection.rows[1:]:
+        w = w + weights[row]
     vectors = [w]
-    for table, key in zip(adaptation.side, selection.keys):
-        v = table[key]
-        vectors.append(w if bool(v[0].isnan()) else v)
-    return torch.stack(vectors)
+    if adaptation.side is not None:
+        side = adaptation.side.numpy()
+        for key in selection.keys:
+            v = side[key]
+            vectors.append(w if v[0] != v[0] else v)  # NaN: never used
+    return torch.from_numpy(np.stack(vectors))
 
 
-def predict(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection) -> tuple[torch.Tensor, torch.Tensor]:
-    """(log p [vocab] of the two-layer mixture of `inputs` [n, vocab], each first-layer mixer's
-    log p [1 + side mixers, vocab])."""
-    layer = torch.log_softmax(_first_layer(adaptation, selection) @ inputs, dim=1)
-    if adaptation.final is None or len(layer) == 1:
-        return layer[0], layer
-    return torch.log_softmax(adaptation.final[selection.final] @ layer, dim=0), layer
+def layer(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection) -> torch.Tensor:
+    """Each first-layer mixer's log p [1 + side mixers, vocab] of `inputs` [n, vocab]."""
+    return torch.log_softmax(_first_layer(adaptation, selection) @ inputs, dim=1)
 
 
-def learn(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection, layer: torch.Tensor,
-          logp: torch.Tensor, x: int, eta: float = ETA) -> tuple[torch.Tensor, Side, torch.Tensor | None]:
-    """(shared weights, side mixers', final layer's), new tensors, after the character `x` where
-    `predict` gave `logp` and `layer`: each first-layer mixer one step along the gradient of its own
-    log p(x), the final layer along the mixture's."""
-    weights = learn_mixer(adaptation.weights, inputs, selection.rows, layer[0], x, eta)
+def predict(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection) -> torch.Tensor:
+    """log p [vocab] of the two-layer mixture of `inputs` [n, vocab]. A geometric mixture of
+    geometric mixtures is one, with the final layer's weights times the first layer's (each
+    mixer's normalising constant cancels in the final one's), so a prediction costs one product
+    with the inputs, as with one layer."""
+    vectors = _first_layer(adaptation, selection)
+    if adaptation.final is None or len(vectors) == 1:
+        w = vectors[0]
+    else:
+        w = adaptation.final[selection.final] @ vectors
+    return torch.log_softmax(w @ inputs, dim=0)
+
+
+def learn(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection, logp: torch.Tensor, x: int,
+          eta: float = ETA) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """(shared weights, side table, final layer's), new tensors, after the character `x` where
+    `predict` gave `logp`: each first-layer mixer one step along the gradient of its own log p(x),
+    the final layer along the mixture's."""
+    vectors = _first_layer(adaptation, selection)
+    layers = torch.log_softmax(vectors @ inputs, dim=1)
+    weights = learn_mixer(adaptation.weights, inputs, selection.rows, layers[0], x, eta)
     if adaptation.side is None or adaptation.final is None:
         return weights, adaptation.side, adaptation.final
-    vectors = _first_layer(adaptation, selection)
-    steps = (eta * SIDE_RATE) * (inputs[:, x][None] - layer[1:].exp() @ inputs.T)
-    side = []
-    for k, (table, key) in enumerate(zip(adaptation.side, selection.keys)):
-        table = table.clone()
-        table[key] = vectors[k + 1] + steps[k]
-        side.append(table)
+    steps = (eta * SIDE_RATE) * (inputs[:, x][None] - layers[1:].exp() @ inputs.T)
+    side = adaptation.side.clone()
+    side[list(selection.keys)] = vectors[1:] + steps
     final = adaptation.final.clone()
-    final[selection.final] += FINAL_RATE * mixer_gradient(layer, logp, x)
-    return weights, tuple(side), final
+    final[selection.final] += FINAL_RATE * mixer_gradient(layers, logp, x)
+    return weights, side, final
 
 
 def char_class(ch: str) -> int:
