@@ -124,13 +124,24 @@ def predict(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection) 
     """log p [vocab] of the two-layer mixture of `inputs` [n, vocab]. A geometric mixture of
     geometric mixtures is one, with the final layer's weights times the first layer's (each
     mixer's normalising constant cancels in the final one's), so a prediction costs one product
-    with the inputs, as with one layer."""
-    vectors = _first_layer(adaptation, selection)
-    if adaptation.final is None or len(vectors) == 1:
-        w = vectors[0]
-    else:
-        w = adaptation.final[selection.final] @ vectors
-    return torch.log_softmax(w @ inputs, dim=0)
+    with the inputs, as with one layer; the weights are gathered in numpy (a torch call's fixed
+    cost would be most of the time)."""
+    weights = adaptation.weights.numpy()
+    w = weights[selection.rows[0]]
+    for row in selection.rows[1:]:
+        w = w + weights[row]
+    if adaptation.side is not None and adaptation.final is not None and selection.keys:
+        v = adaptation.final.numpy()[selection.final].tolist()
+        side = adaptation.side.numpy()
+        shared, rest = v[0], None
+        for c, key in zip(v[1:], selection.keys):
+            row = side[key]
+            if row[0] != row[0]:  # NaN: a key never used, the shared weights stand in
+                shared += c
+            else:
+                rest = c * row if rest is None else rest + c * row
+        w = shared * w if rest is None else shared * w + rest
+    return torch.log_softmax(torch.from_numpy(w) @ inputs, dim=0)
 
 
 def learn(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection, logp: torch.Tensor, x: int,
