@@ -152,7 +152,7 @@ def learn(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection, lo
     vectors = _first_layer(adaptation, selection)
     layers = torch.log_softmax(vectors @ inputs, dim=1)
     weights = learn_mixer(adaptation.weights, inputs, selection.rows, layers[0], x, eta)
-    if adaptation.side is None or adaptation.final is None:
+    if adaptation.side is None or adaptation.final is None or not selection.keys:
         return weights, adaptation.side, adaptation.final
     steps = (eta * SIDE_RATE) * (inputs[:, x][None] - layers[1:].exp() @ inputs.T)
     side = adaptation.side.clone()
