@@ -81,13 +81,20 @@ def test_side_keys_are_the_characters_before_and_the_models_confidence():
     confident = torch.log(torch.tensor([0.96, 0.02, 0.02]))
     unsure = torch.log(torch.tensor([0.4, 0.3, 0.3]))
     # rows of the one side table: each mixer's keys after the one before's
-    m, pair, conf = mixer.MATCH_KEYS, mixer.PREV_KEYS, mixer.PREV_KEYS + mixer.PAIR_KEYS
-    assert side_keys((3, 5), confident, 0) == (5, pair + (3 * 1009 + 5) * m % mixer.PAIR_KEYS, conf + 5 * m)
-    assert side_keys((3, 5), confident, 2) == (5, pair + ((3 * 1009 + 5) * m + 2) % mixer.PAIR_KEYS, conf + 5 * m + 2)
-    assert side_keys((0, 0), unsure, 1) == (0, pair + 1, conf + m + 1)
-    assert side_keys((7, 300), unsure, 0)[0] == 300 % mixer.PREV_KEYS
+    m, prev = mixer.MATCH_KEYS, mixer.PREV_KEYS
+    pair, conf = mixer.SIDE[0], mixer.SIDE[0] + mixer.PAIR_KEYS
+    assert side_keys((3, 5), confident, (0, 0)) == (5, pair + (3 * 1009 + 5) * m % mixer.PAIR_KEYS, conf + 5 * m)
+    assert side_keys((3, 5), confident, (2, 0)) == (5, pair + ((3 * 1009 + 5) * m + 2) % mixer.PAIR_KEYS,
+                                                    conf + 5 * m + 2)
+    assert side_keys((0, 0), unsure, (1, 0)) == (0, pair + 1, conf + m + 1)
+    assert side_keys((7, 300), unsure, (0, 0))[0] == 300 % prev
+    # a long remembered match: other keys for each mixer
+    long = side_keys((3, 5), confident, (2, 2))
+    assert long[0] == 5 + 2 * prev and long[2] == conf + (2 * 7 + 5) * m + 2
+    assert long[1] != side_keys((3, 5), confident, (2, 0))[1]
     sure = torch.log(torch.tensor([0.995, 0.004, 0.001]))
-    assert side_keys((7, 300), sure, m - 1)[2] == sum(mixer.SIDE) - 1  # the table's last row
+    last = side_keys((7, 300), sure, (m - 1, mixer.REMEMBERED_KEYS - 1))[2]
+    assert last == sum(mixer.SIDE) - 1  # the table's last row
 
 
 def test_the_head_learns_the_characters_it_is_shown():

@@ -24,7 +24,7 @@ from tuiwriter.predict.experts import mixer_rows
 from tuiwriter.predict.experts.corpus_memory import CorpusMemory, CorpusMemoryExpert, remembered_from
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import Adaptation, Selection
-from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation, initial_weights, model_alone
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation, initial_weights, match_context, model_alone
 
 LOG2E = 1 / math.log(2)
 
@@ -78,7 +78,7 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
         inputs = torch.stack(rows)
         before = (ids[i - 2] if i > 1 else 0, ids[i - 1] if i else 0)
         selection = Selection((context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else "")),
-                              mixer.side_keys(before, model, context % DocumentMatchExpert.contexts), context)
+                              mixer.side_keys(before, model, match_context(context)), context)
         logp = mixer.predict(a, inputs, selection)
         bits -= float(logp[x]) * LOG2E
         w, side, final, b, hw = a.weights, a.side, a.final, a.head_b, a.head_w

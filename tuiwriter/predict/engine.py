@@ -63,7 +63,7 @@ from tuiwriter.predict.mixer import (
     predict,
     side_keys,
 )
-from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation
+from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation, match_context
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode, next_word
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
@@ -237,9 +237,8 @@ class Engine:
             context = context * contexts + (got.context if got is not None else 0)
         inputs = torch.stack(rows)
         before = (self._cache.doc[max(0, cursor - 2):cursor] + extra)[-2:]
-        match = context % DocumentMatchExpert.contexts  # the last slot's context (MIXER_SLOTS)
         selection = Selection((context, CONTEXTS + char_class(before[-1:])),
-                              side_keys(self._ids(before), model, match), context)
+                              side_keys(self._ids(before), model, match_context(context)), context)
         result = predict(adaptation, inputs, selection), inputs, selection, model
         if keep and not extra:  # `next_char_log_probs` or learning here reuse it (same state, same adaptation)
             self._memo = (cursor, state, adaptation, self._switches(), result)

@@ -12,7 +12,7 @@ tuiwriter.bench --fit-mixer`).
 
 Two layers (as context-mixing compressors do): beside that shared mixer, side mixers each keep
 one weight vector per key of their own small context (the character before; the two before, and
-the model's confidence, each with the document match's context: `side_keys`). A key's vector
+the model's confidence, each with how long the experts' matches are: `side_keys`). A key's vector
 starts as a copy of the shared weights where the key is first used and learns SIDE_RATE times
 faster (a key is seen far less often than the shared rows). A final layer mixes the mixers'
 predictions the same way, geometrically, with one weight vector per experts' context (starting
@@ -44,11 +44,12 @@ HEAD_RATE_B = 0.003  # dynamic evaluation: the output bias's rate ...
 HEAD_RATE_W = 0.002  # ... and the output weights' (0 turns that part off)
 # The side mixers and the final layer (models/README.md, "Two layers of mixers": chosen on text
 # outside the PPMd rows and the dev texts):
-PREV_KEYS = 256  # the character before: its id (a bigger vocabulary's ids share keys modulo this)
-PAIR_KEYS = 4096  # the two characters before with the document match's context, hashed to this many keys
+PREV_KEYS = 256  # the character before: its id (a bigger vocabulary's ids share keys modulo this) ...
+REMEMBERED_KEYS = 3  # ... with how long the remembered text's match is (`mixer_init.match_context`)
+PAIR_KEYS = 4096  # the two characters before with both matches' contexts, hashed to this many keys
 CONFIDENCE_EDGES = (0.3, 0.5, 0.7, 0.85, 0.95, 0.99)  # the model's top probability, bucketed ...
-MATCH_KEYS = 8  # ... with the document match's context (its values: `DocumentMatchExpert.contexts`)
-SIDE = (PREV_KEYS, PAIR_KEYS, (len(CONFIDENCE_EDGES) + 1) * MATCH_KEYS)  # keys of each side mixer
+MATCH_KEYS = 8  # ... with the document match's context (`DocumentMatchExpert.contexts` values) and the remembered
+SIDE = (PREV_KEYS * REMEMBERED_KEYS, PAIR_KEYS, (len(CONFIDENCE_EDGES) + 1) * MATCH_KEYS * REMEMBERED_KEYS)
 SIDE_RATE = 4.0  # a side mixer learns at ETA times this
 FINAL_RATE = 0.0005  # the final layer's learning rate
 
@@ -81,16 +82,21 @@ class Selection:
     final: int = 0
 
 
-def side_keys(before: tuple[int, int], model: torch.Tensor, match: int) -> tuple[int, ...]:
+def side_keys(before: tuple[int, int], model: torch.Tensor, match: tuple[int, int]) -> tuple[int, ...]:
     """The side mixers' rows of the side table, one per mixer, for its key: the vocabulary id of
-    the character before the cursor; the two `before` it (the nearer last; 0 where there is none)
-    with the document match's context `match` (0 <= match < MATCH_KEYS), hashed; the model's top
-    probability (from its log-probs `model`) with `match`. Without the match a key would mix the
-    situations where the document repeats itself with those where it does not, which the shared
-    rows tell apart: on a repetitive e-mail thread that cost more than the side mixers gained."""
+    the character before the cursor with how long the remembered text's match is; the two
+    `before` it (the nearer last; 0 where there is none) with both matches' contexts, hashed; the
+    model's top probability (from its log-probs `model`) with both. `match`: (the document match's
+    context, 0 <= it < MATCH_KEYS; the remembered level, 0 <= it < REMEMBERED_KEYS), from
+    `mixer_init.match_context`. Without them a key would mix the situations where the text repeats
+    what came before with those where it does not, which the shared rows tell apart: on a
+    repetitive e-mail thread that cost more than the side mixers gained, and a phrase the notes
+    hold once was no longer completed word for word."""
+    document, remembered = match
     confidence = bisect_right(CONFIDENCE_EDGES, math.exp(float(model.max())))
-    return (before[1] % PREV_KEYS, PREV_KEYS + ((before[0] * 1009 + before[1]) * MATCH_KEYS + match) % PAIR_KEYS,
-            PREV_KEYS + PAIR_KEYS + confidence * MATCH_KEYS + match)
+    pair = ((before[0] * 1009 + before[1]) * MATCH_KEYS + document + remembered * 1031) % PAIR_KEYS
+    return (before[1] % PREV_KEYS + PREV_KEYS * remembered, SIDE[0] + pair,
+            SIDE[0] + PAIR_KEYS + (remembered * (len(CONFIDENCE_EDGES) + 1) + confidence) * MATCH_KEYS + document)
 
 
 def sides_start(inputs: int, contexts: int) -> tuple[torch.Tensor, torch.Tensor]:

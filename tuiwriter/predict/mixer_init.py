@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import torch
 
-from tuiwriter.predict.experts.corpus_memory import CorpusMemoryExpert
+from tuiwriter.predict.experts.corpus_memory import MIXER_COUNT_EDGES, CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
-from tuiwriter.predict.mixer import CLASSES, MATCH_KEYS, Adaptation, sides_start
+from tuiwriter.predict.mixer import CLASSES, MATCH_KEYS, REMEMBERED_KEYS, Adaptation, sides_start
 
 CONTEXTS = CorpusMemoryExpert.contexts * DocumentMatchExpert.contexts  # engine.MIXER_SLOTS's order
-assert DocumentMatchExpert.contexts <= MATCH_KEYS  # the side mixers' keys hold its context
+REMEMBERED_LEVELS = (4, 6)  # the corpus memory's length buckets where its match is 12+, 24+ characters
+assert DocumentMatchExpert.contexts <= MATCH_KEYS and len(REMEMBERED_LEVELS) < REMEMBERED_KEYS
+
+
+def match_context(context: int) -> tuple[int, int]:
+    """The side mixers' match context (`mixer.side_keys`) from the experts' `context`: the
+    document match's (its length bucket), and whether the remembered text matches under 12, 12
+    to 23, or 24 or more characters (0, 1, 2)."""
+    document = context % DocumentMatchExpert.contexts
+    length = context // DocumentMatchExpert.contexts // (len(MIXER_COUNT_EDGES) + 1)
+    return document, sum(length >= edge for edge in REMEMBERED_LEVELS)
 INPUTS = 1 + 3 + 2
 # CONTEXTS + CLASSES rows of INPUTS weights; empty: the model alone. `python -m tuiwriter.bench --fit-mixer
 # ../shared/corpora/train train90.txt --chars 30000` (bits/char on its four texts, second pass:
