@@ -149,7 +149,8 @@ def visible(suggestion: str) -> str:
 async def test_the_ghost_from_snapshots_equals_a_fresh_engine_on_the_whole_string(tiny_checkpoint, tmp_path):
     """Typing at the end and the top, deleting, undoing, pasting and jumping: after each, the
     editor's ghost (computed from snapshots, incrementally) is what a fresh engine says for the
-    whole text as one string."""
+    whole text as one string, given what the editor's engine has learnt from the typing (the
+    engine's rule: the same adaptation and text give the same suggestion)."""
     path = tmp_path / "notes.md"
     path.write_text(tiny_text(300))
     app = make_app(tiny_checkpoint, path)
@@ -161,6 +162,7 @@ async def test_the_ghost_from_snapshots_equals_a_fresh_engine_on_the_whole_strin
             editor.refresh_suggestion()
             ghost = await settled(pilot, app)
             fresh = Engine.load(str(tiny_checkpoint), copy.copy(app.engine.config))
+            fresh.adopt(app.engine.adaptation)
             expected = "".join(fresh.suggest(editor.text, editor.cursor_offset))
             if editor.document.get_line(editor.cursor_location[0])[editor.cursor_location[1]:].strip():
                 expected = ""  # mid-line: the editor asks for nothing
