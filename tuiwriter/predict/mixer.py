@@ -105,13 +105,19 @@ def sides_start(inputs: int, contexts: int) -> tuple[torch.Tensor, torch.Tensor]
     return torch.full((sum(SIDE), inputs), float("nan")), torch.full((contexts, 1 + len(SIDE)), 1.0 / (1 + len(SIDE)))
 
 
-def _first_layer(adaptation: Adaptation, selection: Selection) -> torch.Tensor:
-    """The first layer's weight vectors [1 + side mixers, inputs]: the shared one, then each side
-    mixer's for its key (the shared one where the key was never used)."""
+def _shared(adaptation: Adaptation, selection: Selection) -> np.ndarray:
+    """The shared mixer's weight vector: the sum of the selected rows (read in numpy)."""
     weights = adaptation.weights.numpy()
     w = weights[selection.rows[0]]
     for row in selection.rows[1:]:
         w = w + weights[row]
+    return w
+
+
+def _first_layer(adaptation: Adaptation, selection: Selection) -> torch.Tensor:
+    """The first layer's weight vectors [1 + side mixers, inputs]: the shared one, then each side
+    mixer's for its key (the shared one where the key was never used)."""
+    w = _shared(adaptation, selection)
     vectors = [w]
     if adaptation.side is not None:
         side = adaptation.side.numpy()
@@ -132,10 +138,7 @@ def predict(adaptation: Adaptation, inputs: torch.Tensor, selection: Selection) 
     mixer's normalising constant cancels in the final one's), so a prediction costs one product
     with the inputs, as with one layer; the weights are gathered in numpy (a torch call's fixed
     cost would be most of the time)."""
-    weights = adaptation.weights.numpy()
-    w = weights[selection.rows[0]]
-    for row in selection.rows[1:]:
-        w = w + weights[row]
+    w = _shared(adaptation, selection)
     if adaptation.side is not None and adaptation.final is not None and selection.keys:
         v = adaptation.final.numpy()[selection.final].tolist()
         side = adaptation.side.numpy()
