@@ -348,3 +348,49 @@ def test_an_edited_document_counts_as_if_read_afresh(text, doc, inserted, at):
         assert (mine is None) == (theirs is None)
         if mine is not None:
             assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(mine.logps, theirs.logps))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet="ab c", min_size=1, max_size=300),
+       st.lists(st.tuples(st.text(alphabet="ab c", min_size=3, max_size=60), st.text(alphabet="ab c", max_size=4)),
+                min_size=1, max_size=12))
+# "ab c" is the longest match after "aab c" and a shorter one than "bab c"'s: not what decides
+@example("bab cc ab", [("aab c", ""), ("bab c", "")])
+def test_answers_kept_between_predictions_are_what_a_fresh_expert_gives(text, asked):
+    """Each prediction's remembered counts are kept by the ending that decides them
+    (`_remembered`): one expert asked about many documents in turn answers each exactly as an
+    expert that never answered anything else."""
+    vocab = Vocab.build(["ab c"])
+    memory = CorpusMemory.indexed(Memory.of(text.encode()), vocab)
+    expert = CorpusMemoryExpert(memory, vocab)
+    p = torch.full((len(vocab),), 1 / len(vocab))
+    for doc, extra in asked:
+        expert.forget_after(0)
+        expert.read(doc)
+        fresh = CorpusMemoryExpert(CorpusMemory.indexed(Memory.of(text.encode()), vocab), vocab)
+        fresh.read(doc)
+        for cursor in range(len(doc) + 1):
+            mine, theirs = expert.inputs(doc, cursor, extra, p), fresh.inputs(doc, cursor, extra, p)
+            assert (mine is None) == (theirs is None)
+            if mine is not None:
+                assert mine.context == theirs.context
+                assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(mine.logps, theirs.logps))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="ab é😀\n", min_size=1, max_size=200), st.text(alphabet="ab é😀\n", min_size=1, max_size=4))
+def test_the_few_places_of_a_long_ending_are_counted_as_the_many_are(text, ending):
+    """`_followers` counts a small range of the suffix array in Python and a large one with
+    numpy: the same counts either way, characters outside ASCII included."""
+    vocab = Vocab.build(["ab é😀\n"])
+    memory = CorpusMemory.of_text(text, vocab)
+    pattern = ending.encode()
+    a, b = memory._range(pattern)
+    few = memory._followers(a, b, len(pattern))
+    saved = corpus_memory.FEW_PLACES
+    try:
+        corpus_memory.FEW_PLACES = -1  # numpy only
+        many = memory._followers(a, b, len(pattern))
+    finally:
+        corpus_memory.FEW_PLACES = saved
+    assert few[1] == many[1] and np.array_equal(few[0], many[0])

@@ -4,7 +4,7 @@ cursor, and stays right while the document is edited."""
 from __future__ import annotations
 
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tuiwriter.predict.experts import document_match
@@ -62,15 +62,21 @@ def test_a_short_or_unseen_context_predicts_nothing():
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="ab c", min_size=0, max_size=60), st.text(alphabet="ab c", max_size=60),
        st.integers(min_value=0, max_value=60))
+@example("ab cab cab c", "cccccccccccc", 0)  # the repeats before the last answer's end are gone
 def test_edits_leave_the_index_as_if_built_fresh(first, second, cut):
     index = indexed(first)
+    for end in range(len(first) + 1):  # answers before the edit (the last is kept): none may survive it
+        index.matches(end)
     n = min(cut, len(first))
     index.truncate(n)
     index.extend(first[:n] + second)
     fresh = indexed(first[:n] + second)
     text = first[:n] + second
+    last = min(len(first), len(text))
+    assert index.matches(last) == fresh.matches(last)  # where the last answer before the edit was
     for end in range(len(text) + 1):
         assert index.predict(end) == fresh.predict(end)
+        assert index.matches(end) == fresh.matches(end)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -538,6 +538,29 @@ def test_any_edit_history_gives_the_from_scratch_suggestion(ck, start, history, 
     assert torch.equal(engine.next_char_log_probs(text, cursor), fresh.next_char_log_probs(text, cursor))
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=st.text(CHARS, max_size=120), history=edits)
+def test_with_a_corpus_memory_any_edit_history_gives_the_from_scratch_prediction(ck, start, history):
+    """The corpus memory's blend reads the document match's index (one look-up per prediction
+    for both): whatever was typed, pasted, deleted or undone, both experts see the text as a
+    fresh engine does, and a sibling's document is its own."""
+    ck.memory = remembered_from([DOC * 2], ck.vocab)
+    config = dict(min_confidence=0.0, max_chars=12)
+    engine = Engine(ck, SuggestConfig(**config), interval=8, max_checkpoints=12)
+    other = engine.sibling()
+    other.prepare(DOC)
+    engine.prepare(start)
+    text, cursor, undo = start, len(start), []
+    for edit in history:
+        text, cursor = apply(edit, text, cursor, undo, engine)
+        "".join(engine.suggest(text, cursor))
+    fresh = like(engine, ck, SuggestConfig(**config))
+    assert "".join(engine.suggest(text, cursor)) == "".join(fresh.suggest(text, cursor))
+    assert torch.equal(engine.next_char_log_probs(text, cursor), fresh.next_char_log_probs(text, cursor))
+    alone = Engine(ck, SuggestConfig(**config))
+    assert torch.equal(other.next_char_log_probs(DOC, len(DOC)), alone.next_char_log_probs(DOC, len(DOC)))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(start=st.text(CHARS, max_size=80), history=edits, taken=st.lists(st.integers(0, 6), min_size=25, max_size=25))
 # A first word held back whole (the secret guard) and cut by the length cap: it came out

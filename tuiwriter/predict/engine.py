@@ -91,14 +91,8 @@ class Engine:
                                    block=block, mid_start=mid_start(self.predictor, ckpt.mid_state))
         self._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         self._newline = self.vocab.id_of("\n")
-        # (the SuggestConfig switch that turns it on, the expert), in the mixer's order
-        self.experts: list[tuple[str, Expert]] = []
-        if ckpt.memory is not None:
-            self.experts.append(("corpus_memory", CorpusMemoryExpert.remembering(ckpt.memory, self.vocab)))
-        self.experts.append(("document_match", DocumentMatchExpert(self.vocab)))
-        self._cache.followers = [expert for _, expert in self.experts]
-        self._slots = [(switch, dict(self.experts).get(switch), width, contexts)
-                       for switch, width, contexts in MIXER_SLOTS]
+        memory = CorpusMemoryExpert.remembering(ckpt.memory, self.vocab) if ckpt.memory is not None else None
+        self._set_experts(memory)
         self.adaptation = initial_adaptation()
         self._ahead: Adaptation | None = None  # learnt further on by `prepare` (see "Learning")
         self._memo: tuple | None = None  # the last request's `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
@@ -109,14 +103,25 @@ class Engine:
         other = copy.copy(self)
         other.config = dataclasses.replace(self.config)
         other._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
-        other.experts = [(switch, expert.for_another_document()) for switch, expert in self.experts]
-        other._cache.followers = [expert for _, expert in other.experts]
-        other._slots = [(switch, dict(other.experts).get(switch), width, contexts)
-                        for switch, width, contexts in MIXER_SLOTS]
+        other._set_experts(dict(self.experts).get("corpus_memory"))  # type: ignore[arg-type]
         other.adaptation = initial_adaptation()
         other._ahead = None
         other._memo = None
         return other
+
+    def _set_experts(self, memory: CorpusMemoryExpert | None) -> None:
+        """This document's experts, in the mixer's order: the corpus memory's (for another
+        document of `memory`'s, if there is one) and the document match; the corpus memory's
+        blend reads the document match's index, so each prediction looks it up once."""
+        match = DocumentMatchExpert(self.vocab)
+        # (the SuggestConfig switch that turns it on, the expert), in the mixer's order
+        self.experts: list[tuple[str, Expert]] = []
+        if memory is not None:
+            self.experts.append(("corpus_memory", memory.for_another_document(places=match.index)))
+        self.experts.append(("document_match", match))
+        self._cache.followers = [expert for _, expert in self.experts]
+        self._slots = [(switch, dict(self.experts).get(switch), width, contexts)
+                       for switch, width, contexts in MIXER_SLOTS]
 
     def adopt(self, adaptation: Adaptation) -> None:
         """Take another engine's adaptation (a snapshot: neither changes the other's)."""

@@ -19,7 +19,9 @@ query is a binary search on the match length (from the last query's match when t
 grew by a character), each probe a binary search in the array comparing bytes (from the remembered
 range of the pattern's first 2 and 3 bytes). The UTF-8 of whole characters only occurs in UTF-8
 text at character boundaries, so matches are the same as over characters (as before the index
-was stored); the character after a match is decoded from its bytes.
+was stored); the character after a match is decoded from its bytes. What a context's search
+and counts give is kept by the ending that decides it (`CorpusMemoryExpert._remembered`): most
+endings of novel text recur, so a suggestion decoded through new words mostly reuses them.
 
 `MAX_BYTES` caps what is remembered (the last files win). `python -m tuiwriter.bench
 --memory-candidates` compares this with a suffix array sampled at word starts (2.5 times smaller,
@@ -56,7 +58,10 @@ from tuiwriter.text.vocab import Vocab
 MIN_MATCH = 3
 MAX_MATCH = 32
 MAX_COUNTED = 2048  # a match found more often is counted on an even sample of its places
+FEW_PLACES = 24  # a match found at most this often is counted in Python (`_followers`)
 RECENT = 64  # answers kept for contexts asked again
+ENDINGS_KEPT = 1024  # the blend's remembered counts kept, by deciding ending (10 KB each at most)
+_MISSING = object()
 SHORT_KEPT = 8192  # counts kept for short endings (`orders`; 0.5 KB each)
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
 MAX_BYTES = 64_000_000  # remembered at most (the last files win): 5 bytes per byte on disk
@@ -252,6 +257,7 @@ class CorpusMemory:
             self._heads = memoryview(heads).cast("B").cast("q")
         self._buckets: dict[bytes, tuple[int, int]] = {}  # suffix ranges of 3-byte heads (2 without `heads`)
         self._last = ("", MAX_MATCH)  # the last query's context and match length (`_bound`)
+        self._probed: tuple[str, dict[int, tuple[int, int]]] = ("", {})  # the last search's ranges by length
         self._recent: OrderedDict[str, tuple[tuple[torch.Tensor, int] | None, int, Counted | None]] = OrderedDict()
         self._orders: OrderedDict[str, list[Counted]] = OrderedDict()
         self._short: OrderedDict[bytes, Counted | None] = OrderedDict()  # what followed short endings
@@ -259,6 +265,7 @@ class CorpusMemory:
         by_point = np.argsort(points)
         self._points, self._point_ids = points[by_point], by_point.astype(np.int64)
         self._ascii_ids = np.array([max(0, vocab.chars.find(chr(b))) for b in range(128)], dtype=np.int64)
+        self._ascii_list = self._ascii_ids.tolist()
 
     @classmethod
     def indexed(cls, memory: Memory, vocab: Vocab) -> "CorpusMemory":
@@ -341,6 +348,10 @@ class CorpusMemory:
             return length + 1
         return MAX_MATCH
 
+    def match_length(self, context: str) -> int:
+        """The longest match's length (MIN_MATCH - 1 where none is found, MAX_MATCH at most)."""
+        return self._match(context)[1]
+
     def predict(self, context: str) -> tuple[torch.Tensor, int] | None:
         """(next-character counts over the vocabulary, match length in characters) for the
         longest ending of `context` found with a following character, or None below MIN_MATCH.
@@ -373,6 +384,7 @@ class CorpusMemory:
             self._orders.move_to_end(key)
             return known
         found, longest, counted = self._match(context)
+        probed = self._probed[1] if self._probed[0] == key else {}  # the search just made: its ranges again
         answer: list[Counted] = []
         if found is not None:
             for k in ORDERS:
@@ -381,7 +393,8 @@ class CorpusMemory:
                 pattern = utf8(context[-k:])
                 short = self._short.get(pattern, False)
                 if short is False:  # short endings recur all the time: their counts are kept
-                    a, b = self._find(pattern) if len(pattern) >= 3 else self._range(pattern)
+                    a, b = probed[k] if k in probed else self._find(pattern) if len(pattern) >= 3 \
+                        else self._range(pattern)
                     short = self._short[pattern] = self._counts(k, a, b, len(pattern))
                     if len(self._short) > SHORT_KEPT:
                         self._short.popitem(last=False)
@@ -398,6 +411,18 @@ class CorpusMemory:
         """(raw counts [vocab] of the characters after suffixes a:b, matches of `width` bytes,
         counted on every step-th of them so at most MAX_COUNTED places; step)."""
         n = self.size
+        if b - a <= FEW_PLACES:  # most long endings: numpy's fixed cost per call would be most of the time
+            counts = np.zeros(self.vocab_size, dtype=np.int64)
+            buffer, base, order, ids = self.buffer, self.offset, self._order, self._ascii_list
+            for i in range(a, b):
+                p = order[i] + width
+                if width <= p < n:
+                    lead = buffer[base + p]
+                    if lead >= 0x80:  # a character outside ASCII: decoded below
+                        break
+                    counts[ids[lead]] += 1
+            else:
+                return counts, 1
         step = max(1, (b - a) // MAX_COUNTED)
         after = self.suffixes[a:b:step].astype(np.int64) + width
         after = after[(after >= width) & (after < n)]  # a damaged index must not crash a query
@@ -416,12 +441,14 @@ class CorpusMemory:
         while lengths and lengths[-1] > bound:
             lengths.pop()
         best: tuple[int, int, int, int] | None = None
+        probed: dict[int, tuple[int, int]] = {}
+        self._probed = (context[-MAX_MATCH - 1:], probed)
         lo, hi = 0, len(lengths) - 1
         # Typing along a remembered phrase, the bound is the answer: try it first.
         mid = hi if bound < MAX_MATCH else (lo + hi) // 2
         while lo <= hi:  # occurring is monotone in the length: binary search on it
             pattern = utf8(context[-lengths[mid]:])
-            a, b = self._find(pattern)
+            a, b = probed[lengths[mid]] = self._find(pattern)
             if b > a and (b - a > 1 or self._order[a] + len(pattern) < n):
                 best = (lengths[mid], len(pattern), a, b)
                 lo = mid + 1
@@ -468,24 +495,27 @@ class CorpusMemoryExpert:
     width = 3
     contexts = (len(MIXER_EDGES) + 1) * (len(MIXER_COUNT_EDGES) + 1)
 
-    def __init__(self, memory: CorpusMemory, vocab: Vocab) -> None:
+    def __init__(self, memory: CorpusMemory, vocab: Vocab, places: DocumentIndex | None = None) -> None:
+        """`places`: the document match's index, read and kept by its expert (one index, and one
+        look-up per prediction, for both); None: this expert keeps its own."""
         self.memory = memory
         self.vocab = vocab
-        self._affine: OrderedDict[str, Remembered | None] = OrderedDict()  # by context (None: no match)
+        self._kept: OrderedDict[str, Remembered | None] = OrderedDict()  # by deciding ending (`_remembered`)
         # the inputs by (cursor, decoded text after it): what was counted before the cursor does not
         # change until the document changes before it (`forget_after`)
         self._asked: OrderedDict[tuple[int, str], tuple[torch.Tensor, torch.Tensor, int] | None] = OrderedDict()
         self._short = [ShortIndex(vocab, width, SHORT_RECENT) for width in DOCUMENT_SHORT]
-        self._long = DocumentIndex()  # the document match's places, kept here too
+        self._long = places if places is not None else DocumentIndex()  # the document match's places
+        self._owns_long = places is None
 
     @classmethod
-    def remembering(cls, memory: Memory, vocab: Vocab) -> "CorpusMemoryExpert":
-        """An expert over a checkpoint's memory."""
-        return cls(CorpusMemory.indexed(memory, vocab), vocab)
+    def remembering(cls, memory: Memory, vocab: Vocab, places: DocumentIndex | None = None) -> "CorpusMemoryExpert":
+        """An expert over a checkpoint's memory (`places` as in the constructor)."""
+        return cls(CorpusMemory.indexed(memory, vocab), vocab, places)
 
-    def for_another_document(self) -> "CorpusMemoryExpert":
+    def for_another_document(self, places: DocumentIndex | None = None) -> "CorpusMemoryExpert":
         """The same memory (shared, only read) with nothing of a document counted."""
-        return CorpusMemoryExpert(self.memory, self.vocab)
+        return CorpusMemoryExpert(self.memory, self.vocab, places)
 
     def forget_after(self, n: int) -> None:
         for index in self._indexes():
@@ -498,7 +528,7 @@ class CorpusMemoryExpert:
             index.extend(doc)
 
     def _indexes(self) -> list[ShortIndex | DocumentIndex]:
-        return [*self._short, self._long]
+        return [*self._short, self._long] if self._owns_long else [*self._short]
 
     def inputs(self, doc: DocText, cursor: int, extra: str, probs: torch.Tensor) -> Inputs | None:
         at = (cursor, extra)
@@ -521,15 +551,7 @@ class CorpusMemoryExpert:
         character's probability, costs three tensor operations): the first two only with a match
         in the remembered text (the model's own stand in otherwise), the blend whenever anything
         was counted; and the context. None: nothing counted."""
-        context = self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra)
-        key = context[-MAX_MATCH - 1:]
-        if key in self._affine:
-            known = self._affine[key]
-            self._affine.move_to_end(key)
-        else:
-            known = self._affine[key] = self._counted(context)
-            if len(self._affine) > RECENT:
-                self._affine.popitem(last=False)
+        known = self._remembered(self.vocab.fold_text(doc[max(0, cursor - MAX_MATCH):cursor] + extra))
         document = self._document(doc, cursor, extra)
         if known is None and not document[0] and not document[1]:
             return None
@@ -538,6 +560,32 @@ class CorpusMemoryExpert:
         if known is None:
             return blend, torch.tensor([[share]]), 0
         return torch.cat([known.rows, blend]), torch.cat([known.scale, torch.tensor([[share]])]), known.context
+
+    def _remembered(self, context: str) -> Remembered | None:
+        """`_counted(context)`, kept by the ending of the context that decides it: the ending one
+        character longer than the longest match, which occurs nowhere in the remembered text (or
+        the longest match itself at MAX_MATCH). Any context with that ending has the same longest
+        match and the same shorter endings, so the answer is exact, and novel text, whose matches
+        are short, finds most of its answers kept: each costs a search of the remembered text
+        and counts at every order otherwise (most of a prediction's time)."""
+        kept = self._kept
+        for m in range(MIN_MATCH, min(len(context), MAX_MATCH) + 1):
+            known = kept.get(context[-m:], _MISSING)
+            if known is not _MISSING:
+                kept.move_to_end(context[-m:])
+                return known  # type: ignore[return-value]
+        known = self._counted(context)
+        length = self.memory.match_length(context)
+        if length == MAX_MATCH:
+            ending = context[-MAX_MATCH:]
+        elif length < len(context):
+            ending = context[-length - 1:]
+        else:
+            return known  # the whole context matched: a longer one may match further
+        kept[ending] = known
+        if len(kept) > ENDINGS_KEPT:
+            kept.popitem(last=False)
+        return known
 
     def _counted(self, context: str) -> Remembered | None:
         """What the remembered text gives for a context (`Remembered`): the longest match's

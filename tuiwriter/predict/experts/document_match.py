@@ -117,10 +117,14 @@ class DocumentIndex:
         self._static: StaticIndex | None = None
         self._static_end = 0  # static entries below this are still the document's
         self._after: dict[str, array] = {}  # positions >= _static_end, 8 bytes each
+        # the last `matches` answer, (end, extra, answer): the corpus memory's blend asks what the
+        # document match asks, for the same prediction (one index serves both: `CorpusMemoryExpert`)
+        self._answer: tuple[int, str, list[tuple[str, int]]] | None = None
 
     def truncate(self, n: int) -> None:
         """Forget positions n and later (the document changed at n). Call it before `text` is cut:
         the dictionary's keys are read from the text being forgotten."""
+        self._answer = None
         if n >= self.indexed:
             return
         if n <= self._static_end:
@@ -134,6 +138,7 @@ class DocumentIndex:
 
     def extend(self, text: DocText | str | None = None) -> None:
         """Index what the text gained since the last call (`text`: the same text, grown)."""
+        self._answer = None
         if text is not None:
             self.text = DocText(text) if isinstance(text, str) else text
         end = len(self.text)
@@ -178,6 +183,14 @@ class DocumentIndex:
         """(character that followed, match length) at each of the CANDIDATES most recent earlier
         places in text[:end] whose text before matches text[:end] + extra for MIN_MATCH characters
         or more, the most recent first. `end` must not exceed the indexed text."""
+        answer = self._answer
+        if answer is not None and answer[0] == end and answer[1] == extra:
+            return answer[2]
+        found = self._matches(end, extra)
+        self._answer = (end, extra, found)
+        return found
+
+    def _matches(self, end: int, extra: str) -> list[tuple[str, int]]:
         text = self.text
         context = text[max(0, end - MAX_MATCH):end] + extra
         context = context[-MAX_MATCH:]
