@@ -336,6 +336,7 @@ def test_an_edited_document_counts_as_if_read_afresh(text, doc, inserted, at):
     fresh = CorpusMemoryExpert(expert.memory, vocab)
     fresh.read(edited)
     other = expert.for_another_document()
+    assert other._kept is expert._kept  # what the memory gives is kept once for every document (bounded)
     for cursor in range(len(edited) + 1):
         mine, theirs = expert.inputs(edited, cursor, "", p), fresh.inputs(edited, cursor, "", p)
         assert (mine is None) == (theirs is None)

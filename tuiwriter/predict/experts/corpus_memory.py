@@ -60,7 +60,7 @@ MAX_MATCH = 32
 MAX_COUNTED = 2048  # a match found more often is counted on an even sample of its places
 FEW_PLACES = 24  # a match found at most this often is counted in Python (`_followers`)
 RECENT = 64  # answers kept for contexts asked again
-ENDINGS_KEPT = 1024  # the blend's remembered counts kept, by deciding ending (10 KB each at most)
+ENDINGS_KEPT = 1024  # the remembered counts kept, by deciding ending (10 KB each at most), for all documents
 _MISSING = object()
 SHORT_KEPT = 8192  # counts kept for short endings (`orders`; 0.5 KB each)
 MAX_BUCKETS = 100_000  # remembered ranges of a pattern's first bytes (a few MB at most)
@@ -500,7 +500,9 @@ class CorpusMemoryExpert:
         look-up per prediction, for both); None: this expert keeps its own."""
         self.memory = memory
         self.vocab = vocab
-        self._kept: OrderedDict[str, Remembered | None] = OrderedDict()  # by deciding ending (`_remembered`)
+        # what the remembered text gives, by deciding ending (`_remembered`): the memory's, not a
+        # document's, so every document of the memory shares it (`for_another_document`)
+        self._kept: OrderedDict[str, Remembered | None] = OrderedDict()
         # the inputs by (cursor, decoded text after it): what was counted before the cursor does not
         # change until the document changes before it (`forget_after`)
         self._asked: OrderedDict[tuple[int, str], tuple[torch.Tensor, torch.Tensor, int] | None] = OrderedDict()
@@ -514,8 +516,11 @@ class CorpusMemoryExpert:
         return cls(CorpusMemory.indexed(memory, vocab), vocab, places)
 
     def for_another_document(self, places: DocumentIndex | None = None) -> "CorpusMemoryExpert":
-        """The same memory (shared, only read) with nothing of a document counted."""
-        return CorpusMemoryExpert(self.memory, self.vocab, places)
+        """The same memory (shared, only read) with nothing of a document counted; the answers
+        kept from the memory are shared too (ENDINGS_KEPT in all, however many documents)."""
+        other = CorpusMemoryExpert(self.memory, self.vocab, places)
+        other._kept = self._kept
+        return other
 
     def forget_after(self, n: int) -> None:
         for index in self._indexes():
