@@ -20,8 +20,9 @@ grew by a character), each probe a binary search in the array comparing bytes (f
 range of the pattern's first 2 and 3 bytes). The UTF-8 of whole characters only occurs in UTF-8
 text at character boundaries, so matches are the same as over characters (as before the index
 was stored); the character after a match is decoded from its bytes. What a context's search
-and counts give is kept by the ending that decides it (`CorpusMemoryExpert._remembered`): most
-endings of novel text recur, so a suggestion decoded through new words mostly reuses them.
+and counts give is kept by the ending that decides it (`CorpusMemoryExpert._remembered`): the
+deciding endings of novel text are short and recur, so a suggestion decoded through new words
+reuses many of them (a third of the answers on a fine-tuned model's notes).
 
 `MAX_BYTES` caps what is remembered (the last files win). `python -m tuiwriter.bench
 --memory-candidates` compares this with a suffix array sampled at word starts (2.5 times smaller,
@@ -568,11 +569,12 @@ class CorpusMemoryExpert:
 
     def _remembered(self, context: str) -> Remembered | None:
         """`_counted(context)`, kept by the ending of the context that decides it: the ending one
-        character longer than the longest match, which occurs nowhere in the remembered text (or
-        the longest match itself at MAX_MATCH). Any context with that ending has the same longest
-        match and the same shorter endings, so the answer is exact, and novel text, whose matches
-        are short, finds most of its answers kept: each costs a search of the remembered text
-        and counts at every order otherwise (most of a prediction's time)."""
+        character longer than the longest match, which occurs nowhere in the remembered text with
+        a character after it (or the longest match itself at MAX_MATCH). Any context with that
+        ending has the same longest match and the same shorter endings, so the answer is exact;
+        novel text, whose matches are short, finds many of its answers kept, each of which would
+        cost a search of the remembered text and counts at every order (the biggest part of a
+        prediction's time)."""
         kept = self._kept
         for m in range(MIN_MATCH, min(len(context), MAX_MATCH) + 1):
             known = kept.get(context[-m:], _MISSING)
