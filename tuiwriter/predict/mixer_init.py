@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import torch
 
-from tuiwriter.predict.experts.corpus_memory import MIXER_COUNT_EDGES, CorpusMemoryExpert
+from tuiwriter.predict.experts import bucket
+from tuiwriter.predict.experts.corpus_memory import MIXER_COUNT_EDGES, MIXER_EDGES, CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
 from tuiwriter.predict.mixer import CLASSES, MATCH_KEYS, REMEMBERED_KEYS, Adaptation, sides_start
 
 CONTEXTS = CorpusMemoryExpert.contexts * DocumentMatchExpert.contexts  # engine.MIXER_SLOTS's order
-REMEMBERED_LEVELS = (4, 6)  # the corpus memory's length buckets where its match is 12+, 24+ characters
+# the corpus memory's length buckets where its match is 12+, 24+ characters
+REMEMBERED_LEVELS = (bucket(12, MIXER_EDGES), bucket(24, MIXER_EDGES))
 assert DocumentMatchExpert.contexts <= MATCH_KEYS and len(REMEMBERED_LEVELS) < REMEMBERED_KEYS
 
 
@@ -23,6 +25,8 @@ def match_context(context: int) -> tuple[int, int]:
     document = context % DocumentMatchExpert.contexts
     length = context // DocumentMatchExpert.contexts // (len(MIXER_COUNT_EDGES) + 1)
     return document, sum(length >= edge for edge in REMEMBERED_LEVELS)
+
+
 INPUTS = 1 + 3 + 2
 # CONTEXTS + CLASSES rows of INPUTS weights; empty: the model alone. `python -m tuiwriter.bench --fit-mixer
 # ../shared/corpora/train train90.txt --chars 30000` (bits/char on its four texts, second pass:
