@@ -127,7 +127,7 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
 
     from tuiwriter.lm import names, store
     from tuiwriter.paths import private_dir
-    from tuiwriter.training import devices
+    from tuiwriter.training import devices, warmup
     from tuiwriter.training import setup as training_setup
     from tuiwriter.training.loop import TrainConfig, train
 
@@ -150,7 +150,9 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
     if setup.unknown_chars:
         err.print(f"note: {setup.unknown_chars} distinct character(s) are outside the vocabulary "
                   "and map to the unknown symbol")
-    cfg = TrainConfig(minutes=args.minutes, seed=args.seed, threads=args.threads, lr=setup.lr,
+    # a char model's last seconds go to its mixers' start (`warmup`), inside the budget
+    reserve = warmup.reserve_s(args.minutes) if setup.words is None else 0.0
+    cfg = TrainConfig(minutes=args.minutes - reserve / 60, seed=args.seed, threads=args.threads, lr=setup.lr,
                       batch=args.batch, seq_len=args.seq_len, device=str(device))
     summary = setup.summary
     out_dir = private_dir(store.model_dir(name)) if world.main else store.model_dir(name)
@@ -194,6 +196,16 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
         print(f"kept {name}: val {result.best_val_loss:.3f} nats/char ({bpc:.3f} bits/char) from the earlier "
               f"run; this one read {seen} without improving on it -> {out_path}")
         return 0
+    if reserve and not result.stopped_early:
+        err.print(f"mixers: learning where they start on the validation text (at most {reserve:.0f} s)")
+        try:
+            warmed = warmup.warm_up(out_path, vocab, train_ids, val_ids, reserve)
+        except warmup.FAILURES as exc:  # the model is saved and works with the shared start
+            err.print(f"mixers: kept the shared start ({(str(exc).splitlines() or [type(exc).__name__])[0]})", markup=False)
+            warmed = None
+        if warmed is not None:
+            err.print(f"mixers: start learnt on {warmed.chars:,} characters ({warmed.bpc:.3f} bits/char) "
+                      f"in {warmed.seconds:.0f} s")
     print(f"saved {name}: val {result.best_val_loss:.3f} nats/char ({bpc:.3f} bits/char), "
           f"{seen} in {result.seconds:.0f} s -> {out_path}")
     return 0

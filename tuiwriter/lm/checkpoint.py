@@ -38,6 +38,7 @@ FORMAT = "tuiwriter-checkpoint"
 VERSION = 1
 RESUME_FORMAT = "tuiwriter-resume"
 MID_STATE = ("start.mid.h", "start.mid.c")  # the model's mean mid-text state (model.mid_text_state)
+MIXER_START = ("start.mixer.weights", "start.mixer.side", "start.mixer.final")  # `MixerStart`'s tensors
 MEMORY = "memory.text"  # the remembered text, inside a checkpoint saved before the index existed
 MEMORY_FORMAT = "tuiwriter-memory"
 SUFFIXES = "memory.suffixes"
@@ -83,6 +84,18 @@ class Memory:
 
 
 @dataclass
+class MixerStart:
+    """Where this model's mixers start in a new document (`training.warmup`): the shared mixer's
+    weights, the side mixers' table (NaN rows: keys never used) and the final layer's, as the
+    mixer's `Adaptation` holds them. The engine checks the shapes (`mixer_init`); a checkpoint
+    without one starts from the fit every model shares."""
+
+    weights: torch.Tensor
+    side: torch.Tensor
+    final: torch.Tensor
+
+
+@dataclass
 class Checkpoint:
     config: ModelConfig
     vocab: Vocab
@@ -91,6 +104,7 @@ class Checkpoint:
     memory: Memory | None = None  # the training text the model remembers (corpus_memory)
     mid_state: tuple[torch.Tensor, ...] | None = None  # [layers, hidden] each; None: saved before it existed
     words: WordVocab | None = None  # a word-level model's tokens (its embedding and head run over them)
+    mixer_start: MixerStart | None = None  # learnt on the model's own text after training (None: the shared fit)
 
     @property
     def level(self) -> str:
@@ -110,10 +124,14 @@ class Checkpoint:
 
 
 def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, memory_file: dict | None,
-            mid_state: tuple[torch.Tensor, ...] | None, words: WordVocab | None) -> bytes:
+            mid_state: tuple[torch.Tensor, ...] | None, words: WordVocab | None,
+            mixer_start: MixerStart | None = None) -> bytes:
     weights = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     for name, tensor in zip(MID_STATE, mid_state or ()):  # float32 always: a cell state can be large
         weights[name] = tensor.detach().reshape(model.config.layers, model.config.hidden).to("cpu", torch.float32)
+    if mixer_start is not None:
+        for name, tensor in zip(MIXER_START, (mixer_start.weights, mixer_start.side, mixer_start.final)):
+            weights[name] = tensor.detach().to("cpu", torch.float32).contiguous()
     meta = {
         "format": FORMAT,
         "format_version": str(VERSION),
@@ -132,7 +150,8 @@ def _encode(model: CharRNN, vocab: Vocab, training: dict, dtype: torch.dtype, me
 
 def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
          dtype: torch.dtype = torch.float32, memory: Memory | None = None,
-         mid_state: tuple[torch.Tensor, ...] | None = None, words: WordVocab | None = None) -> None:
+         mid_state: tuple[torch.Tensor, ...] | None = None, words: WordVocab | None = None,
+         mixer_start: MixerStart | None = None) -> None:
     """Write a checkpoint atomically (float16 halves the size of a shipped model), and its
     memory file when this memory has none yet beside it. `words`: a word-level model's tokens
     (saved with the level in the metadata)."""
@@ -145,7 +164,7 @@ def save(path: Path, model: CharRNN, vocab: Vocab, training: dict,
         if not (path.parent / name).exists():
             _save_memory(path.parent / name, memory)
         memory_file = {"file": name, "digest": memory.digest(), "bytes": memory.size}
-    atomic_write(path, _encode(model, vocab, training, dtype, memory_file, mid_state, words))
+    atomic_write(path, _encode(model, vocab, training, dtype, memory_file, mid_state, words, mixer_start))
     prefix = f"{path.stem}.memory-"
     for old in path.parent.iterdir():
         if old.name.startswith(prefix) and old.name.endswith(".safetensors") and (
@@ -239,6 +258,7 @@ def load(path: Path | str) -> Checkpoint:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(f"damaged checkpoint ({first}): {path}") from None
     mid = tuple(weights.pop(name) for name in MID_STATE if name in weights)
+    mixer_start = tuple(weights.pop(name) for name in MIXER_START if name in weights)
     raw_memory = weights.pop(MEMORY, None)
     if raw_memory is not None and (raw_memory.dtype != torch.uint8 or raw_memory.dim() != 1):
         raise CheckpointError(f"damaged checkpoint (remembered text is not bytes): {path}")
@@ -266,13 +286,35 @@ def load(path: Path | str) -> Checkpoint:
     if mid and (len(mid) != states or any(t.shape != (config.layers, config.hidden) or not t.is_floating_point()
                                           or not bool(torch.isfinite(t).all()) for t in mid)):
         raise CheckpointError(f"damaged checkpoint (mid-text state): {path}")
+    if mixer_start and (len(mixer_start) != len(MIXER_START) or any(
+            t.dim() != 2 or not t.is_floating_point() or bool(torch.isinf(t).any()) for t in mixer_start)
+            or bool(mixer_start[0].isnan().any()) or bool(mixer_start[2].isnan().any())):
+        raise CheckpointError(f"damaged checkpoint (the mixers' start): {path}")
     if "memory" in meta:
         memory = _load_memory(path, meta["memory"])
     elif old_memory:  # saved before the index existed: fold as the model reads, indexed at load
         memory = Memory.of(vocab.fold_text(old_memory).encode("utf-8", "surrogatepass"))
     else:
         memory = None
-    return Checkpoint(config, vocab, weights, training, memory, tuple(t.float() for t in mid) or None, words)
+    start = MixerStart(*(t.float() for t in mixer_start)) if mixer_start else None
+    return Checkpoint(config, vocab, weights, training, memory, tuple(t.float() for t in mid) or None, words, start)
+
+
+def with_mixer_start(path: Path | str, start: MixerStart, summary: dict) -> None:
+    """Rewrite the checkpoint at `path` with the mixers' `start` and `summary` merged into its
+    training summary, atomically (weights, memory and the rest as they were)."""
+    path = Path(path)
+    ck = load(path)
+    training = dict(ck.training, **summary)
+    dtype = next(iter(ck.weights.values())).dtype  # as it was saved
+    data = _encode(ck.build_model(), ck.vocab, training, dtype, _memory_field(path), ck.mid_state, ck.words, start)
+    atomic_write(path, data)
+
+
+def _memory_field(path: Path) -> dict | None:
+    """The memory file entry of the checkpoint at `path`'s header, as it is."""
+    meta = _read_header(Path(path), "checkpoint")[0].get("__metadata__") or {}
+    return json.loads(meta["memory"]) if "memory" in meta else None
 
 
 def _load_memory(path: Path, field: str) -> Memory:

@@ -63,7 +63,7 @@ from tuiwriter.predict.mixer import (
     predict,
     side_keys,
 )
-from tuiwriter.predict.mixer_init import CONTEXTS, initial_adaptation, match_context
+from tuiwriter.predict.mixer_init import CONTEXTS, match_context, starting_adaptation
 from tuiwriter.predict.policy import Cancelled, SuggestConfig, decode, next_word
 from tuiwriter.predict.predictor import Predictor, PState
 from tuiwriter.predict.state_cache import BLOCK, WINDOW, StateCache
@@ -93,7 +93,8 @@ class Engine:
         self._newline = self.vocab.id_of("\n")
         memory = CorpusMemoryExpert.remembering(ckpt.memory, self.vocab) if ckpt.memory is not None else None
         self._set_experts(memory)
-        self.adaptation = initial_adaptation()
+        self._start = starting_adaptation(ckpt.mixer_start)  # a snapshot: never changed, shared by siblings
+        self.adaptation = self._start
         self._ahead: Adaptation | None = None  # learnt further on by `prepare` (see "Learning")
         self._memo: tuple | None = None  # the last request's `_mixture` with nothing decoded: (cursor, state, adaptation, switches, result)
 
@@ -104,7 +105,7 @@ class Engine:
         other.config = dataclasses.replace(self.config)
         other._cache = StateCache(self.predictor, **self._cache_options)  # type: ignore[arg-type]
         other._set_experts(dict(self.experts).get("corpus_memory"))  # type: ignore[arg-type]
-        other.adaptation = initial_adaptation()
+        other.adaptation = self._start
         other._ahead = None
         other._memo = None
         return other

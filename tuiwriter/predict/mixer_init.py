@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from tuiwriter.lm.checkpoint import MixerStart
 from tuiwriter.predict.experts import bucket
 from tuiwriter.predict.experts.corpus_memory import MIXER_COUNT_EDGES, MIXER_EDGES, CorpusMemoryExpert
 from tuiwriter.predict.experts.document_match import DocumentMatchExpert
@@ -207,6 +208,19 @@ def initial_adaptation(weights: torch.Tensor | None = None, side: bool = True) -
         return Adaptation(weights)
     tables, final = sides_start(weights.shape[1], CONTEXTS)
     return Adaptation(weights, side=tables, final=final)
+
+
+def starting_adaptation(start: MixerStart | None) -> Adaptation:
+    """What a document's mixers start from with a model: the start it learnt on its own text
+    after training (`training.warmup`), or the fitted one where it has none or one of another
+    shape (saved by a tuiwriter whose mixers had other inputs or keys)."""
+    fresh = initial_adaptation()
+    if start is None or fresh.side is None or fresh.final is None:
+        return fresh
+    shapes = (fresh.weights.shape, fresh.side.shape, fresh.final.shape)
+    if (start.weights.shape, start.side.shape, start.final.shape) != shapes:
+        return fresh
+    return Adaptation(start.weights.clone(), side=start.side.clone(), final=start.final.clone())
 
 
 def model_alone() -> torch.Tensor:

@@ -194,6 +194,7 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._snap = JobSnapshot()
         self._stop = threading.Event()
+        self._extra_s = 0.0  # the running job's seconds after the training loop (`warmup.reserve_s`)
         self._thread: threading.Thread | None = None
         self._run_state = _RunState()
 
@@ -272,7 +273,9 @@ class TrainingJob:
         history = self._run_state
         if p.phase == "train" and p.train_loss is not None and p.val_loss is None:
             history.train.add(p.train_loss / LN2)
-        changes: dict = dict(elapsed_s=p.elapsed_s, budget_s=p.budget_s, chars_seen=p.chars_seen, step=p.step,
+        # the budget shown includes the seconds kept for the mixers' start after the loop
+        changes: dict = dict(elapsed_s=p.elapsed_s, budget_s=p.budget_s + self._extra_s, chars_seen=p.chars_seen,
+                             step=p.step,
                              train_history=tuple(history.train.points), state="training")
         if p.train_loss is not None:
             changes["train_bpc"] = p.train_loss / LN2
@@ -303,6 +306,7 @@ class TrainingJob:
             from tuiwriter.paths import private_dir
             from tuiwriter.text import corpus
             from tuiwriter.training import setup as training_setup
+            from tuiwriter.training import warmup
             from tuiwriter.training.loop import TrainConfig, train
 
             device = self._device()
@@ -319,7 +323,10 @@ class TrainingJob:
             out_dir = private_dir(store.model_dir(request.name))
             out_path = out_dir / names.CHECKPOINT_FILE
             self._emit(self._update(state="training", params=setup.model.num_params()))
-            cfg = TrainConfig(minutes=request.minutes, seed=request.seed, lr=setup.lr, threads=None,
+            # a char model's last seconds go to its mixers' start (`warmup`), inside the budget
+            reserve = warmup.reserve_s(request.minutes) if setup.words is None else 0.0
+            self._extra_s = reserve
+            cfg = TrainConfig(minutes=request.minutes - reserve / 60, seed=request.seed, lr=setup.lr, threads=None,
                               val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10),
                               device=str(device))
             result = train(setup.model, setup.vocab, setup.train_ids, setup.val_ids, out_path, cfg,
@@ -327,6 +334,11 @@ class TrainingJob:
                            words=setup.words, val_per_char=setup.val_per_char)
             if not result.saved or result.best_val_loss is None:
                 raise JobError("training ended without saving a model")
+            if reserve and not result.stopped_early and not self._stop.is_set():
+                try:
+                    warmup.warm_up(out_path, setup.vocab, setup.train_ids, setup.val_ids, reserve)
+                except warmup.FAILURES:  # the model is saved and works with the shared start
+                    pass
             state = "cancelled" if result.stopped_early else "finished"
             self._emit(self._update(state=state, path=out_path, best_val_bpc=result.best_val_loss / LN2,
                                     chars_seen=result.chars_seen, elapsed_s=result.seconds))

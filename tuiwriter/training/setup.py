@@ -82,13 +82,13 @@ def prepare(data: corpus.Corpus, *, base: str | None = None, resume_from: Path |
     train_ids, val_ids = corpus.encode(data, vocab, plan)
     val_per_char = None
     if model is None and level == "word":
-        train_text, val_text = _text(vocab, train_ids), _text(vocab, val_ids)
+        train_text, val_text = text_of(vocab, train_ids), text_of(vocab, val_ids)
         try:
             words = WordVocab.build(train_text, val_text, vocab.chars)
         except WordsError as exc:
             raise corpus.CorpusError(str(exc)) from None
     if words is not None:
-        train_text, val_text = _text(vocab, train_ids), _text(vocab, val_ids)
+        train_text, val_text = text_of(vocab, train_ids), text_of(vocab, val_ids)
         train_ids, val_ids = _token_ids(words, train_text), _token_ids(words, val_text)
         val_per_char = _per_char(words, val_text)
         origin = dict(origin, level="word", words=len(words), word_coverage=words.coverage)
@@ -108,7 +108,7 @@ def check_level(ck: checkpoint.Checkpoint, level: str | None, spec: str) -> None
             f"use --level {ck.level} (or leave --level out), or train a new model")
 
 
-def _text(vocab: Vocab, ids: np.ndarray) -> str:
+def text_of(vocab: Vocab, ids: np.ndarray) -> str:
     """The text of character ids (the corpus as read: folded, secrets removed)."""
     return "".join(np.array(list(vocab.chars))[ids].tolist())
 
