@@ -57,6 +57,33 @@ def test_the_mid_text_state_round_trips_and_a_damaged_one_is_refused(tmp_path):
             checkpoint.load(path)
 
 
+def test_the_mixers_start_round_trips_and_a_damaged_one_is_refused(tmp_path):
+    """Where a trained model's mixers start (`training.warmup`) is part of the model: written into
+    its checkpoint with the rest kept as it was, loaded back exactly (a side key never used stays
+    NaN); a checkpoint without one loads with None; an infinite weight is refused in one line."""
+    model, vocab = _model()
+    path = tmp_path / "m.safetensors"
+    checkpoint.save(path, model, vocab, {"val_bpc": 1.5}, memory=_remembering("hello world " * 50, vocab))
+    assert checkpoint.load(path).mixer_start is None
+    side = torch.randn(5, 3)
+    side[1:3] = float("nan")
+    start = checkpoint.MixerStart(torch.randn(4, 3), side, torch.rand(2, 4))
+    checkpoint.with_mixer_start(path, start, {"mixer_start": {"chars": 7}})
+    ck = checkpoint.load(path)
+    assert torch.equal(ck.mixer_start.weights, start.weights) and torch.equal(ck.mixer_start.final, start.final)
+    assert torch.equal(ck.mixer_start.side.nan_to_num(-7.0), side.nan_to_num(-7.0))
+    assert ck.training == {"val_bpc": 1.5, "mixer_start": {"chars": 7}}
+    assert ck.memory is not None and bytes(ck.memory.text) == b"hello world " * 50
+    ids = torch.tensor([[1, 2, 3]])
+    assert torch.equal(model(ids)[0], ck.build_model()(ids)[0])  # the weights as they were
+    tensors = st_load(path.read_bytes())
+    tensors[checkpoint.MIXER_START[0]][0, 0] = float("inf")
+    header = json.loads(path.read_bytes()[8:8 + int.from_bytes(path.read_bytes()[:8], "little")])
+    path.write_bytes(st_save(tensors, metadata=header["__metadata__"]))
+    with pytest.raises(checkpoint.CheckpointError, match="mixers' start"):
+        checkpoint.load(path)
+
+
 def _remembering(text: str, vocab: Vocab) -> checkpoint.Memory:
     from tuiwriter.predict.experts.corpus_memory import remembered_from
 
