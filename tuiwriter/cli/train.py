@@ -201,7 +201,8 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
         try:
             warmed = warmup.warm_up(out_path, vocab, train_ids, val_ids, reserve)
         except warmup.FAILURES as exc:  # the model is saved and works with the shared start
-            err.print(f"mixers: kept the shared start ({(str(exc).splitlines() or [type(exc).__name__])[0]})", markup=False)
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            err.print(f"mixers: kept the shared start ({reason})", markup=False)
             warmed = None
         if warmed is not None:
             err.print(f"mixers: start learnt on {warmed.chars:,} characters ({warmed.bpc:.3f} bits/char) "
