@@ -87,7 +87,7 @@ def test_a_start_of_another_shape_falls_back_to_the_shared_fit(person):
     assert torch.equal(Engine(odd).adaptation.weights, initial_adaptation().weights)
 
 
-def test_too_little_validation_text_or_time_leaves_the_model_as_it_was(tmp_path):
+def test_too_little_validation_text_or_time_or_a_cancel_leaves_the_model_as_it_was(tmp_path):
     path = tmp_path / "model.safetensors"
     shutil.copy(store.shipped_default(), path)
     before = path.read_bytes()
@@ -96,6 +96,7 @@ def test_too_little_validation_text_or_time_leaves_the_model_as_it_was(tmp_path)
     train = "".join(notes(40))
     assert warmup.warm_up(path, vocab, ids(train), ids(notes(1)[0]), None) is None  # a few hundred characters
     assert warmup.warm_up(path, vocab, ids(train), ids(train), 0.0) is None  # no time left
+    assert warmup.warm_up(path, vocab, ids(train), ids(train), None, should_stop=lambda: True) is None  # Cancel
     assert path.read_bytes() == before
 
 

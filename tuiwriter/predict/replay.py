@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -64,10 +65,11 @@ def model_pass(ck: Checkpoint, text: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Switches, start: Adaptation,
-           eta: float = mixer.ETA, deadline: float | None = None) -> Replayed:
+           eta: float = mixer.ETA, deadline: float | None = None,
+           should_stop: Callable[[], bool] | None = None) -> Replayed:
     """The engine's mixture and learning at every character of `text`, typed from its start with
     the mixers as `start` has them, the corpus memory `memory` remembered; stops early once
-    `time.monotonic()` passes `deadline`."""
+    `time.monotonic()` passes `deadline` or `should_stop()` turns true (checked every 256)."""
     vocab = ck.vocab
     logps, hs = model_pass(ck, text)
     experts = {"document_match": DocumentMatchExpert(vocab)}
@@ -79,7 +81,8 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
     a = start
     bits, done = 0.0, 0
     for i, x in enumerate(ids):
-        if deadline is not None and i % 256 == 0 and time.monotonic() > deadline:
+        if i % 256 == 0 and ((deadline is not None and time.monotonic() > deadline)
+                             or (should_stop is not None and should_stop())):
             break
         model = mixer.adapted_log_probs(logps[i], hs[i], a) if switches.dynamic else logps[i]
         probs = model.exp()

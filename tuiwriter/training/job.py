@@ -336,7 +336,8 @@ class TrainingJob:
                 raise JobError("training ended without saving a model")
             if reserve and not result.stopped_early and not self._stop.is_set():
                 try:
-                    warmup.warm_up(out_path, setup.vocab, setup.train_ids, setup.val_ids, reserve)
+                    warmup.warm_up(out_path, setup.vocab, setup.train_ids, setup.val_ids, reserve,
+                                   should_stop=self._stop.is_set)
                 except warmup.FAILURES:  # the model is saved and works with the shared start
                     pass
             state = "cancelled" if result.stopped_early else "finished"

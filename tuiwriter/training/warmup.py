@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -52,11 +53,13 @@ def reserve_s(minutes: float) -> float:
 
 
 def warm_up(path: Path, vocab: Vocab, train_ids: torch.Tensor, val_ids: torch.Tensor,
-            seconds: float | None, chars: int = CHARS) -> Warmed | None:
+            seconds: float | None, chars: int = CHARS,
+            should_stop: Callable[[], bool] | None = None) -> Warmed | None:
     """Learn the mixers' start on the first `chars` characters of the validation text (`val_ids`,
     character ids) within `seconds` (None: no limit) and write it into the checkpoint at `path`
     (atomically; its summary records `mixer_start`). None, and the checkpoint untouched, where the
-    validation text is too short."""
+    validation text is too short, the time ran out before MIN_CHARS, or `should_stop()` turned true
+    (a person's Cancel does not wait for it)."""
     began = time.monotonic()
     text = text_of(vocab, val_ids[:chars].numpy())
     if len(text) < MIN_CHARS:
@@ -65,8 +68,8 @@ def warm_up(path: Path, vocab: Vocab, train_ids: torch.Tensor, val_ids: torch.Te
     remembered = remembered_from([text_of(vocab, train_ids[-MEMORY_CHARS:].numpy())], vocab)
     memory = CorpusMemory(remembered, vocab) if remembered is not None else None
     deadline = None if seconds is None else began + seconds
-    done = replay(ck, text, memory, Switches(), initial_adaptation(), deadline=deadline)
-    if done.chars < MIN_CHARS:
+    done = replay(ck, text, memory, Switches(), initial_adaptation(), deadline=deadline, should_stop=should_stop)
+    if done.chars < MIN_CHARS or (should_stop is not None and should_stop()):
         return None
     a = done.adaptation
     assert a.side is not None and a.final is not None
