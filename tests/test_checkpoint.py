@@ -68,7 +68,7 @@ def test_the_mixers_start_round_trips_and_a_damaged_one_is_refused(tmp_path):
     side = torch.randn(5, 3)
     side[1:3] = float("nan")
     start = checkpoint.MixerStart(torch.randn(4, 3), side, torch.rand(2, 4))
-    checkpoint.with_mixer_start(path, start, {"mixer_start": {"chars": 7}})
+    checkpoint.with_mixer_start(path, checkpoint.load(path), start, {"mixer_start": {"chars": 7}})
     ck = checkpoint.load(path)
     assert torch.equal(ck.mixer_start.weights, start.weights) and torch.equal(ck.mixer_start.final, start.final)
     assert torch.equal(ck.mixer_start.side.nan_to_num(-7.0), side.nan_to_num(-7.0))

@@ -103,3 +103,4 @@ def test_too_little_validation_text_or_time_or_a_cancel_leaves_the_model_as_it_w
 def test_the_reserve_is_a_tenth_of_the_budget_at_most_a_minute():
     assert warmup.reserve_s(1) == pytest.approx(6.0)
     assert warmup.reserve_s(10) == warmup.reserve_s(60) == warmup.MAX_SECONDS
+    assert warmup.reserve_s(10, "word") == 0.0  # a word-level model trains through its budget

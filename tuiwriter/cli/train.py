@@ -150,8 +150,8 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
     if setup.unknown_chars:
         err.print(f"note: {setup.unknown_chars} distinct character(s) are outside the vocabulary "
                   "and map to the unknown symbol")
-    # a char model's last seconds go to its mixers' start (`warmup`), inside the budget
-    reserve = warmup.reserve_s(args.minutes) if setup.words is None else 0.0
+    # the last seconds go to the mixers' start (`warmup`), inside the budget
+    reserve = warmup.reserve_s(args.minutes, setup.level)
     cfg = TrainConfig(minutes=args.minutes - reserve / 60, seed=args.seed, threads=args.threads, lr=setup.lr,
                       batch=args.batch, seq_len=args.seq_len, device=str(device))
     summary = setup.summary

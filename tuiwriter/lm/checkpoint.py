@@ -300,11 +300,10 @@ def load(path: Path | str) -> Checkpoint:
     return Checkpoint(config, vocab, weights, training, memory, tuple(t.float() for t in mid) or None, words, start)
 
 
-def with_mixer_start(path: Path | str, start: MixerStart, summary: dict) -> None:
-    """Rewrite the checkpoint at `path` with the mixers' `start` and `summary` merged into its
-    training summary, atomically (weights, memory and the rest as they were)."""
+def with_mixer_start(path: Path | str, ck: Checkpoint, start: MixerStart, summary: dict) -> None:
+    """Rewrite the checkpoint at `path`, loaded as `ck`, with the mixers' `start` and `summary`
+    merged into its training summary, atomically (weights, memory and the rest as they were)."""
     path = Path(path)
-    ck = load(path)
     training = dict(ck.training, **summary)
     dtype = next(iter(ck.weights.values())).dtype  # as it was saved
     data = _encode(ck.build_model(), ck.vocab, training, dtype, _memory_field(path), ck.mid_state, ck.words, start)

@@ -323,8 +323,8 @@ class TrainingJob:
             out_dir = private_dir(store.model_dir(request.name))
             out_path = out_dir / names.CHECKPOINT_FILE
             self._emit(self._update(state="training", params=setup.model.num_params()))
-            # a char model's last seconds go to its mixers' start (`warmup`), inside the budget
-            reserve = warmup.reserve_s(request.minutes) if setup.words is None else 0.0
+            # the last seconds go to the mixers' start (`warmup`), inside the budget
+            reserve = warmup.reserve_s(request.minutes, setup.level)
             self._extra_s = reserve
             cfg = TrainConfig(minutes=request.minutes - reserve / 60, seed=request.seed, lr=setup.lr, threads=None,
                               val_chars=VAL_CHARS, eval_every_s=max(MIN_EVAL_EVERY_S, request.minutes * 10),

@@ -48,9 +48,10 @@ class Warmed:
     seconds: float
 
 
-def reserve_s(minutes: float) -> float:
-    """Seconds of a run of `minutes` kept for the warm-up (the loop trains for the rest)."""
-    return min(MAX_SECONDS, SHARE * minutes * 60.0)
+def reserve_s(minutes: float, level: str = "char") -> float:
+    """Seconds of a run of `minutes` kept for the warm-up (the loop trains for the rest); none for
+    a word-level model (`training.setup.Setup.level`), whose engine path it was not measured on."""
+    return min(MAX_SECONDS, SHARE * minutes * 60.0) if level == "char" else 0.0
 
 
 def warm_up(path: Path, vocab: Vocab, train_ids: torch.Tensor, val_ids: torch.Tensor,
@@ -75,6 +76,6 @@ def warm_up(path: Path, vocab: Vocab, train_ids: torch.Tensor, val_ids: torch.Te
     a = done.adaptation
     assert a.side is not None and a.final is not None
     took = time.monotonic() - began
-    checkpoint.with_mixer_start(path, MixerStart(a.weights, a.side, a.final), {
+    checkpoint.with_mixer_start(path, ck, MixerStart(a.weights, a.side, a.final), {
         "mixer_start": {"chars": done.chars, "bpc": round(done.bpc, 4), "seconds": round(took, 1)}})
     return Warmed(done.chars, done.bpc, took)
