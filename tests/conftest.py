@@ -12,6 +12,7 @@ import torch
 from tuiwriter.lm import checkpoint
 from tuiwriter.lm.model import SIZES, CharRNN, ModelConfig
 from tuiwriter.text.vocab import Vocab
+from tuiwriter.training import devices
 from tuiwriter.training.loop import TrainConfig, train
 
 torch.set_num_threads(1)
@@ -36,6 +37,17 @@ def tiny_text(repeats: int = 40) -> str:
     for i in range(repeats):
         lines.append(" ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(3)))
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def float32_training_on_any_cpu():
+    """Training in these tests computes in float32 whatever CPU runs them: `auto` picks bfloat16
+    on a CPU with bfloat16 instructions (`training.devices`), which would make the figures the
+    tests record depend on the machine. Tests of the bfloat16 path ask for it by name. (A
+    process a test starts, a CLI under torchrun, still picks for itself.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(devices, "cpu_info", lambda: "")  # as on a machine that says nothing of its CPU
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -275,6 +275,19 @@ def test_device_cpu_trains_and_records_where(capsys, notes):
     assert checkpoint.load(ck).training["device"] == "cpu"
 
 
+def test_precision_bfloat16_on_the_cpu_is_said_at_the_start_and_recorded(capsys, notes):
+    import torch
+
+    assert main(["train", str(notes), "--model", "b", "--size", "tiny", "--minutes", "0.02", "--device", "cpu",
+                 "--precision", "bfloat16"]) == 0
+    captured = capsys.readouterr()
+    assert "on cpu (bfloat16 mixed precision)," in captured.err and "saved b" in captured.out
+    ck = checkpoint.load(Path(os.environ["XDG_DATA_HOME"]) / "tuiwriter" / "models" / "b" / "model.safetensors")
+    assert ck.training["device"] == "cpu (bfloat16 mixed precision)"
+    assert all(w.dtype == torch.float32 for w in ck.weights.values())  # the file is float32 as ever
+    assert "invalid choice" in _one_line_error(capsys, ["train", str(notes), "--precision", "half"], code=2)
+
+
 # -- word-level models ---------------------------------------------------------------------------
 
 @pytest.fixture

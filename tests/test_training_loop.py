@@ -75,7 +75,7 @@ def test_cpu_training_is_the_same_computation_as_before_devices_and_ddp(tmp_path
     """
     text, vocab, model = _setup()
     cfg = TrainConfig(minutes=5, max_steps=30, batch=8, seq_len=32, lr=1e-2, threads=1, eval_every_s=1e9,
-                      reset_prob=0.3, device="cpu")
+                      reset_prob=0.3, device="cpu", precision="float32")
     result = train(model, vocab, ids(vocab, text[:-500]), ids(vocab, text[-500:]), tmp_path / "m.safetensors", cfg, {})
     assert result.best_val_loss == pytest.approx(2.5442486535571143, rel=1e-4)
     weights = checkpoint.load(tmp_path / "m.safetensors").weights
@@ -84,6 +84,26 @@ def test_cpu_training_is_the_same_computation_as_before_devices_and_ddp(tmp_path
     for key, abs_sum in recorded.items():
         assert weights[key].double().abs().sum().item() == pytest.approx(abs_sum, rel=1e-4), key
     assert all(w.dtype == torch.float32 for w in weights.values())
+
+
+def test_bfloat16_on_the_cpu_learns_as_float32_does_and_saves_float32(tmp_path):
+    """Mixed precision changes how fast an update is, not what the run learns or what it writes."""
+    text, vocab, model = _setup()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    before = evaluate_loss(model, ids(vocab, text[-500:]))
+    losses = {}
+    for precision in ("float32", "bfloat16"):
+        model.load_state_dict(initial)
+        cfg = TrainConfig(minutes=5, max_steps=60, batch=8, seq_len=32, lr=1e-2, threads=1, eval_every_s=1e9,
+                          reset_prob=0.3, device="cpu", precision=precision)
+        path = tmp_path / f"{precision}.safetensors"
+        losses[precision] = train(model, vocab, *_split(vocab, text), path, cfg, {}).best_val_loss
+        ck = checkpoint.load(path)
+        assert all(w.dtype == torch.float32 for w in ck.weights.values())
+        assert ck.mid_state is not None and all(s.dtype == torch.float32 for s in ck.mid_state)
+    assert checkpoint.load(tmp_path / "bfloat16.safetensors").training["device"] == "cpu (bfloat16 mixed precision)"
+    assert losses["bfloat16"] < before - 0.5
+    assert losses["bfloat16"] == pytest.approx(losses["float32"], abs=0.05)
 
 
 def test_update_size_defaults_per_device_and_equal_shares_per_process():

@@ -18,6 +18,8 @@ import tomli_w
 from tuiwriter.paths import atomic_write, config_path
 
 DEVICE_NAMES = re.compile(r"auto|cpu|mps|cuda(:[0-9]+)?")
+# what a training run computes in (training.devices.autocast_dtype says what auto picks)
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 SUGGESTIONS_OFF = ("*.env", ".env.*", "*.pem", "*.key", "*.csv", "*.tsv")
 """Files that get no ghost text unless config.toml says otherwise: secrets by convention (a ghost

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from tuiwriter.cli.args import UsageError, positive
 from tuiwriter.lm.names import SIZES
-from tuiwriter.settings import device_problem
+from tuiwriter.settings import PRECISIONS, device_problem
 
 if TYPE_CHECKING:
     import torch
@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seq-len", type=positive(int),
                    help="characters per stream per update (default 64; on CUDA 128)")
     t.add_argument("--lr", type=positive(float), help="peak learning rate")
+    t.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="auto: bfloat16 mixed precision on a GPU and on a CPU with bfloat16 instructions, "
+                        "else float32 (default auto)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run of --model")
     t.add_argument("--force", action="store_true", help="replace an existing model of that name")
     t.set_defaults(run=run)
@@ -153,14 +156,14 @@ def _train(args: argparse.Namespace, name: str, data: Corpus, device: torch.devi
     # the last seconds go to the mixers' start (`warmup`), inside the budget
     reserve = warmup.reserve_s(args.minutes, setup.level)
     cfg = TrainConfig(minutes=args.minutes - reserve / 60, seed=args.seed, threads=args.threads, lr=setup.lr,
-                      batch=args.batch, seq_len=args.seq_len, device=str(device))
+                      batch=args.batch, seq_len=args.seq_len, device=str(device), precision=args.precision)
     summary = setup.summary
     out_dir = private_dir(store.model_dir(name)) if world.main else store.model_dir(name)
     out_path = out_dir / names.CHECKPOINT_FILE
     resume_path = out_dir / names.RESUME_FILE
     if world.main and not args.resume:
         resume_path.unlink(missing_ok=True)
-    where = devices.describe(device)
+    where = devices.describe(device, args.precision)
     if world.size > 1:
         where = f"{world.size} processes ({'NCCL' if device.type == 'cuda' else 'gloo'}), rank 0 on {where}"
     err.print(f"model {name!r}: {model.num_params() / 1e6:.2f}M parameters, "

@@ -63,6 +63,7 @@ class TrainConfig:
     val_chars: int = 120_000
     eval_every_s: float | None = None  # default: a twelfth of the budget, 10 s to 5 min
     seed: int = 1
+    precision: str = "auto"  # devices.PRECISIONS: auto is mixed precision where the device computes it natively
     threads: int | None = None
     max_steps: int | None = None  # stop after this many updates (reproducible runs, tests)
     device: str = "cpu"  # a resolved torch device (devices.resolve), e.g. "cuda:0"
@@ -153,12 +154,14 @@ def evaluate_loss(model: CharRNN, data: torch.Tensor, seq_len: int = 256, stream
     span = (n - 1) // streams
     total, count = 0.0, 0
     state: State | None = None
+    dtype = next(model.parameters()).dtype
     starts = torch.arange(streams, device=data.device) * span
     for pos in range(0, span, seq_len):
         length = min(seq_len, span - pos)
         idx = starts[:, None] + pos + torch.arange(length + 1, device=data.device)[None, :]
         chunk = data[idx].long()
         logits, state = model(chunk[:, :-1], state)
+        state = tuple(s.to(dtype) for s in state)  # under autocast, carried in the weights' precision
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1),
                                  reduction="sum").item()
         count += chunk[:, 1:].numel()
@@ -174,8 +177,11 @@ def _lr_at(cfg: TrainConfig, step: int, fraction: float) -> float:
     return cfg.lr * warm * (cfg.min_lr_fraction + (1 - cfg.min_lr_fraction) * cos)
 
 
-def _detach(state: State) -> State:
-    return tuple(s.detach() for s in state)
+def _detach(state: State, dtype: torch.dtype) -> State:
+    """The state carried to the next batch, cut from this one's graph, in the weights' precision
+    (autocast hands bfloat16 states back: carried as they are, the cell state would lose its
+    low bits at every batch)."""
+    return tuple(s.detach().to(dtype) for s in state)
 
 
 def train(
@@ -238,14 +244,15 @@ def train(
     streams, seq_len = _layout(train_ids.numel(), *update_size(cfg, device, world.size), world.size)
     per_process = streams // world.size
     share = slice(world.rank * per_process, (world.rank + 1) * per_process)
-    # Mixed precision on CUDA (see devices.autocast_dtype); elsewhere float32, and both are no-ops.
-    amp_dtype = devices.autocast_dtype(device)
-    autocast = torch.autocast("cuda", dtype=amp_dtype) if amp_dtype else nullcontext()
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is not None)
+    # Mixed precision where the device computes it natively (devices.autocast_dtype), else
+    # float32. Only CUDA's float16 LSTM needs the gradient scaler; elsewhere it is a no-op.
+    amp_dtype = devices.autocast_dtype(device, cfg.precision)
+    autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else nullcontext()
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype is not None and device.type == "cuda")
     # DDP averages the gradients over the processes during backward; `model` stays the plain
     # module, which rank 0 validates and saves.
     ddp_model = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if world.size > 1 else model
-    summary = dict(summary or {}, device=devices.describe(device), processes=world.size)
+    summary = dict(summary or {}, device=devices.describe(device, cfg.precision), processes=world.size)
     history: list[Progress] = []
     saved = False
 
@@ -260,7 +267,8 @@ def train(
     def validate_and_keep(elapsed: float, train_loss: float | None) -> None:
         nonlocal best, saved
         report(Progress("validate", elapsed, budget, chars_seen, step, train_loss, None, best))
-        val = per_token = evaluate_loss(model, val_ids)
+        with autocast:  # as fast as training reads; the same loss to 1e-4 nats (the model card)
+            val = per_token = evaluate_loss(model, val_ids)
         if val_per_char is not None:
             val = val_per_char(per_token, val_ids.numel())
         if best is None or val < best:
@@ -286,6 +294,7 @@ def train(
             report(Progress("train", elapsed, budget, chars_seen, step, train_loss, val, best))
 
     model.train()
+    model_dtype = next(model.parameters()).dtype
     batches = _stream_batches(train_ids, streams, seq_len, share)
     state: State | None = None
     smooth: float | None = None
@@ -320,7 +329,7 @@ def train(
         with autocast:
             logits, state = ddp_model(x, state)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        state = _detach(state)
+        state = _detach(state, model_dtype)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
