@@ -104,6 +104,7 @@ def test_bfloat16_on_the_cpu_learns_as_float32_does_and_saves_float32(tmp_path):
     assert checkpoint.load(tmp_path / "bfloat16.safetensors").training["device"] == "cpu (bfloat16 mixed precision)"
     assert losses["bfloat16"] < before - 0.5
     assert losses["bfloat16"] == pytest.approx(losses["float32"], abs=0.05)
+    assert losses["bfloat16"] != losses["float32"]  # it did compute in bfloat16
 
 
 def test_update_size_defaults_per_device_and_equal_shares_per_process():
