@@ -6,7 +6,8 @@ wants to know it was not found. The names themselves are checked without torch b
 `settings.device_problem` (config.toml and the command line share them).
 
 On CUDA, and on a CPU that computes bfloat16 natively, the loop trains in mixed precision
-(`autocast_dtype`); the master weights, the optimizer, validation and every checkpoint stay float32.
+(`autocast_dtype`), validation too; the master weights, the optimizer and every checkpoint stay
+float32.
 """
 
 from __future__ import annotations
