@@ -58,7 +58,9 @@ from tuiwriter.predict.mixer import (
     Selection,
     adapted_log_probs,
     char_class,
+    fast_log_probs,
     learn,
+    learn_fast,
     learn_head,
     predict,
     side_keys,
@@ -182,11 +184,14 @@ class Engine:
                 break
             logp, inputs, selection, model = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
             weights, side, final, head_b, head_w = a.weights, a.side, a.final, a.head_b, a.head_w
+            fast_b, fast_w = a.fast_b, a.fast_w
             if self.config.adapt and len(inputs) > 1:
                 weights, side, final = learn(a, inputs, selection, logp, x)
             if self.config.dynamic:
                 head_b, head_w = learn_head(a, model, state.h[-1], x)
-            a = Adaptation(weights, head_w, head_b, p + 1, side, final)
+                if len(inputs) > 1:  # the fast correction is an input of the mixer (none without one)
+                    fast_b, fast_w = learn_fast(a, inputs[-1], state.h[-1], x)
+            a = Adaptation(weights, head_w, head_b, p + 1, side, final, fast_w, fast_b)
         return a
 
     def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
@@ -224,11 +229,11 @@ class Engine:
                  keep: bool = True) -> tuple[torch.Tensor, torch.Tensor, Selection, torch.Tensor]:
         """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
         [n, vocab], the weights it used, the model's own log-probs with the adapted output layer). An
-        expert that is off, absent or without an opinion has the model's log-probs stand in.
+        expert that is off, absent or without an opinion has the model's log-probs stand in; so
+        does the fast correction (the last input) with dynamic evaluation off.
         With nothing decoded it is memoised (unless not `keep`) for the request's next use."""
-        model = self.predictor.log_probs(state)
-        if self.config.dynamic:
-            model = adapted_log_probs(model, state.h[-1], adaptation)
+        raw = self.predictor.log_probs(state)
+        model = adapted_log_probs(raw, state.h[-1], adaptation) if self.config.dynamic else raw
         if not any(expert is not None and getattr(self.config, switch) for switch, expert, _, _ in self._slots):
             return model, model[None], Selection((0,)), model  # nothing to mix: the model alone
         probs: torch.Tensor | None = None
@@ -241,6 +246,7 @@ class Engine:
                 got = expert.inputs(self._cache.doc, cursor, extra, probs)
             rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
+        rows.append(fast_log_probs(raw, state.h[-1], adaptation) if self.config.dynamic else model)
         inputs = torch.stack(rows)
         before = (self._cache.doc[max(0, cursor - 2):cursor] + extra)[-2:]
         selection = Selection((context, CONTEXTS + char_class(before[-1:])),
@@ -354,7 +360,8 @@ class Engine:
 
 
 # The mixer's inputs after the model's: (SuggestConfig switch, inputs, contexts) per expert, in
-# this order whether or not the model has that expert (the weights' layout, `mixer_init`).
+# this order whether or not the model has that expert (the weights' layout, `mixer_init`); the
+# fast output-layer correction (`mixer.fast_log_probs`) is the last input, after them.
 MIXER_SLOTS = (("corpus_memory", CorpusMemoryExpert.width, CorpusMemoryExpert.contexts),
                ("document_match", DocumentMatchExpert.width, DocumentMatchExpert.contexts))
 

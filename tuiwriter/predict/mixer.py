@@ -21,9 +21,13 @@ mixers disagree where their contexts tell situations apart, and the mixture of t
 is worth more than any one: `python -m tuiwriter.bench --mixer-bpc MODEL FILE --ablate +dynamic
 +side` (models/README.md, "Two layers of mixers").
 
-Dynamic evaluation (`AdaptiveHead`): the model's output layer gets a learned correction,
-logits + ΔW h + Δb, updated by the same characters with the model's own gradient
-(ΔW += λ_W (onehot(x) − p) hᵀ), so the LSTM itself drifts towards the document's names and habits.
+Dynamic evaluation: the model's output layer gets a learned correction, logits + ΔW h + Δb,
+updated by the same characters with the model's own gradient (ΔW += λ_W (onehot(x) − p) hᵀ), so
+the LSTM itself drifts towards the document's names and habits. A second correction of the same
+layer learns FAST times faster and is one more input of the mixer (the last): it takes up what the
+last few lines repeat (a name, a command's flags, a column of a table) within a few uses, where
+the slow one would wash out what the model knows; the mixer learns, per context, how far to trust
+each (models/README.md, "A fast output layer as one more input").
 
 Both live in an `Adaptation`, which the engine replaces (never mutates) at each update: a
 suggestion being decoded keeps the snapshot it started with. The rule for which characters it
@@ -42,6 +46,7 @@ import torch
 ETA = 0.002  # the mixer's learning rate (bench --fit-mixer)
 HEAD_RATE_B = 0.003  # dynamic evaluation: the output bias's rate ...
 HEAD_RATE_W = 0.002  # ... and the output weights' (0 turns that part off)
+FAST = 20.0  # the fast correction's rates are the slow one's times this (models/README.md, stop 29)
 # The side mixers and the final layer (models/README.md, "Two layers of mixers": chosen on text
 # outside the PPMd rows and the dev texts):
 PREV_KEYS = 256  # the character before: its id (a bigger vocabulary's ids share keys modulo this) ...
@@ -60,8 +65,9 @@ class Adaptation:
     inputs], the output layer's correction (ΔW [vocab, hidden], Δb [vocab]; None until the first
     update), the position of the text it has learnt from up to (see `Engine`), the side mixers'
     weights (one table [sum(SIDE), inputs], each mixer's keys after the one before's; a row of NaN
-    where a key was never used: the shared weights stand in) and the final layer's ([contexts,
-    1 + side mixers]); None: one layer (`sides_start` gives them as they start)."""
+    where a key was never used: the shared weights stand in), the final layer's ([contexts,
+    1 + side mixers]; None: one layer, `sides_start` gives them as they start) and the fast
+    correction of the output layer (as the slow one's)."""
 
     weights: torch.Tensor
     head_w: torch.Tensor | None = None
@@ -69,6 +75,8 @@ class Adaptation:
     learnt: int = 0
     side: torch.Tensor | None = None
     final: torch.Tensor | None = None
+    fast_w: torch.Tensor | None = None
+    fast_b: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -213,24 +221,48 @@ def learn_mixer(weights: torch.Tensor, inputs: torch.Tensor, rows: tuple[int, ..
     return out
 
 
+def corrected(logp: torch.Tensor, h: torch.Tensor, b: torch.Tensor | None, w: torch.Tensor | None) -> torch.Tensor:
+    """The model's log-probs `logp` with an output-layer correction (Δb `b`, ΔW `w`) applied to its
+    top state `h` (unchanged without one)."""
+    if b is None:
+        return logp
+    z = logp + b
+    if w is not None:
+        z = torch.addmv(z, w, h)
+    return torch.log_softmax(z, dim=0)
+
+
 def adapted_log_probs(logp: torch.Tensor, h: torch.Tensor, adaptation: Adaptation) -> torch.Tensor:
     """The model's log-probs with the output layer's learnt correction (unchanged without one)."""
-    if adaptation.head_b is None:
-        return logp
-    z = logp + adaptation.head_b
-    if adaptation.head_w is not None:
-        z = torch.addmv(z, adaptation.head_w, h)
-    return torch.log_softmax(z, dim=0)
+    return corrected(logp, h, adaptation.head_b, adaptation.head_w)
+
+
+def fast_log_probs(logp: torch.Tensor, h: torch.Tensor, adaptation: Adaptation) -> torch.Tensor:
+    """The model's log-probs with the fast correction: the mixer's last input."""
+    return corrected(logp, h, adaptation.fast_b, adaptation.fast_w)
+
+
+def correction_step(b: torch.Tensor | None, w: torch.Tensor | None, logp: torch.Tensor, h: torch.Tensor, x: int,
+                    rate_b: float, rate_w: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(Δb, ΔW) after the character `x` where the corrected model predicted `logp` from `h`: one
+    SGD step on −log p(x) of the output layer, new tensors."""
+    g = -logp.exp()
+    g[x] += 1.0
+    b = g * rate_b if b is None else b + g * rate_b
+    if not rate_w:
+        return b, None
+    step = torch.outer(g * rate_w, h)
+    return b, step if w is None else w + step
 
 
 def learn_head(adaptation: Adaptation, logp: torch.Tensor, h: torch.Tensor, x: int,
                rate_b: float = HEAD_RATE_B, rate_w: float = HEAD_RATE_W) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(Δb, ΔW) after the character `x` where the adapted model predicted `logp` from `h`: one
-    SGD step on −log p(x) of the output layer, new tensors."""
-    g = -logp.exp()
-    g[x] += 1.0
-    b = g * rate_b if adaptation.head_b is None else adaptation.head_b + g * rate_b
-    if not rate_w:
-        return b, None
-    step = torch.outer(g * rate_w, h)
-    return b, step if adaptation.head_w is None else adaptation.head_w + step
+    """(Δb, ΔW) of the slow correction after `x`, where it predicted `logp` from `h`."""
+    return correction_step(adaptation.head_b, adaptation.head_w, logp, h, x, rate_b, rate_w)
+
+
+def learn_fast(adaptation: Adaptation, logp: torch.Tensor, h: torch.Tensor, x: int,
+               rate: float = FAST) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(Δb, ΔW) of the fast correction after `x`, where it predicted `logp` (the mixer's last
+    input) from `h`: the slow correction's step at `rate` times its rates."""
+    return correction_step(adaptation.fast_b, adaptation.fast_w, logp, h, x, HEAD_RATE_B * rate, HEAD_RATE_W * rate)

@@ -1,7 +1,9 @@
 """The mixer's starting weights: an offline fit on text outside the dev texts, written by
 `python -m tuiwriter.bench --fit-mixer` (which says how). Rows: contexts (the corpus memory's
 context times the document match's, `engine.MIXER_SLOTS`), then the classes of the character
-before (`mixer.char_class`); columns: the model, then each expert's inputs in slot order."""
+before (`mixer.char_class`); columns: the model, then each expert's inputs in slot order, then the
+fast output-layer correction (`mixer.fast_log_probs`; added at stop 29, after the fit: its column
+starts at 0, untrusted, and each model's warm-up and each document learn it)."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def match_context(context: int) -> tuple[int, int]:
     return document, sum(length >= edge for edge in REMEMBERED_LEVELS)
 
 
-INPUTS = 1 + 3 + 2
+INPUTS = 1 + 3 + 2 + 1
 # CONTEXTS + CLASSES rows of INPUTS weights; empty: the model alone. `python -m tuiwriter.bench --fit-mixer
 # ../shared/corpora/train train90.txt --chars 30000` (bits/char on its four texts, second pass:
 # 1.2872 the drafted text, then 1.9915, 1.6495, 1.9569; the drafted text's long matches seen once are what taught the
@@ -196,8 +198,18 @@ FIT: list[list[float]] = [
 def initial_weights() -> torch.Tensor:
     """A fresh copy of the fitted weights (the model alone where there is no fit)."""
     if FIT:
-        return torch.tensor(FIT, dtype=torch.float32)
+        return _widened(torch.tensor(FIT, dtype=torch.float32))
     return model_alone()
+
+
+def _widened(weights: torch.Tensor) -> torch.Tensor:
+    """Weights [rows, INPUTS]: a table fitted or learnt before the fast correction was an input
+    (one column fewer) gets its column at 0, the fast correction untrusted; NaN rows (side keys
+    never used) stay NaN."""
+    if weights.shape[1] != INPUTS - 1:
+        return weights
+    column = torch.where(torch.isnan(weights[:, :1]), float("nan"), 0.0)
+    return torch.cat([weights, column], 1)
 
 
 def initial_adaptation(weights: torch.Tensor | None = None, side: bool = True) -> Adaptation:
@@ -213,14 +225,16 @@ def initial_adaptation(weights: torch.Tensor | None = None, side: bool = True) -
 def starting_adaptation(start: MixerStart | None) -> Adaptation:
     """What a document's mixers start from with a model: the start it learnt on its own text
     after training (`training.warmup`), or the fitted one where it has none or one of another
-    shape (saved by a tuiwriter whose mixers had other inputs or keys)."""
+    shape (saved by a tuiwriter whose mixers had other inputs or keys). A start learnt before the
+    fast correction was an input keeps what it learnt, the new input's column at 0."""
     fresh = initial_adaptation()
     if start is None or fresh.side is None or fresh.final is None:
         return fresh
+    weights, side = _widened(start.weights), _widened(start.side)
     shapes = (fresh.weights.shape, fresh.side.shape, fresh.final.shape)
-    if (start.weights.shape, start.side.shape, start.final.shape) != shapes:
+    if (weights.shape, side.shape, start.final.shape) != shapes:
         return fresh
-    return Adaptation(start.weights.clone(), side=start.side.clone(), final=start.final.clone())
+    return Adaptation(weights.clone(), side=side.clone(), final=start.final.clone())
 
 
 def model_alone() -> torch.Tensor:
