@@ -600,7 +600,7 @@ def test_a_ghost_never_shows_a_secret_even_if_the_model_learnt_it(ck, tmp_path):
     unguarded = Engine(ck, SuggestConfig(min_confidence=0.0, secret_guard=False))
     # a mixer that has learnt to copy what the memory and the document hold (the worst case)
     rows = guarded.adaptation.weights.shape[0]
-    copying = Adaptation(torch.tensor([[0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 0.0]]).repeat(rows, 1))
+    copying = Adaptation(torch.tensor([[0.0, 2.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0]]).repeat(rows, 1))
     for engine in (guarded, unguarded):
         engine.config.adapt = engine.config.dynamic = False
         engine.adopt(copying)

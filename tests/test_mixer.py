@@ -22,7 +22,9 @@ from tuiwriter.predict.mixer import (
     learn_fast,
     learn_head,
     learn_mixer,
+    learn_pair,
     mix,
+    pair_log_probs,
     predict,
     side_keys,
 )
@@ -129,20 +131,36 @@ def test_the_fast_correction_steps_as_the_slow_one_at_fast_times_its_rates():
     assert torch.equal(adapted_log_probs(logp, h, learnt), logp)  # the slow correction: untouched
 
 
-def test_the_mixers_last_input_is_the_fast_correction(ck):
-    engine = typed(ck, "The cat sat on the mat. The cat")
-    a = engine.adaptation
-    assert a.fast_b is not None and a.head_b is not None
-    assert a.fast_b.abs().sum() > 5 * a.head_b.abs().sum()  # it has moved further
+def test_the_pair_correction_learns_what_followed_the_two_characters_before():
+    # uniform over four characters; after the pair (1, 3) came 2: that row moves by PAIR_RATE * g
+    logp = torch.log_softmax(torch.zeros(4), 0)
+    a = Adaptation(torch.zeros(1, 1))
+    rows = learn_pair(a, logp, (1, 3), 2)
+    g = torch.tensor([-0.25, -0.25, 0.75, -0.25])
+    assert list(rows) == [(1, 3)] and torch.allclose(rows[(1, 3)], g * mixer.PAIR_RATE)
+    learnt = Adaptation(a.weights, pair=rows)
+    assert torch.allclose(pair_log_probs(logp, (1, 3), learnt), torch.log_softmax(g * mixer.PAIR_RATE, 0))
+    assert torch.equal(pair_log_probs(logp, (3, 1), learnt), logp)  # another pair: unchanged
+    again = learn_pair(learnt, pair_log_probs(logp, (1, 3), learnt), (1, 3), 2)
+    assert again[(1, 3)][2] > rows[(1, 3)][2] and learnt.pair is rows and rows[(1, 3)][2] == 0.75 * mixer.PAIR_RATE
+
+
+def test_the_mixers_last_inputs_are_the_fast_and_pair_corrections(ck):
     text = "The cat sat on the mat. The cat"
+    engine = typed(ck, text)
+    a = engine.adaptation
+    assert a.fast_b is not None and a.head_b is not None and a.pair
+    assert a.fast_b.abs().sum() > 5 * a.head_b.abs().sum()  # it has moved further
+    assert (ck.vocab.id_of("a"), ck.vocab.id_of("t")) in a.pair  # "at" was typed, and what followed it learnt
     state = engine._cache.read(text, len(text), None)
     _, inputs, _, model = engine._mixture(state, len(text), "", a, keep=False)
     raw = engine.predictor.log_probs(state)
-    assert torch.allclose(inputs[-1], fast_log_probs(raw, state.h[-1], a))
-    assert torch.allclose(inputs[0], model) and not torch.allclose(inputs[-1], model)
+    assert torch.allclose(inputs[-2], fast_log_probs(raw, state.h[-1], a))
+    assert torch.allclose(inputs[-1], pair_log_probs(raw, (ck.vocab.id_of("a"), ck.vocab.id_of("t")), a))
+    assert torch.allclose(inputs[0], model) and not torch.allclose(inputs[-2], model)
     engine.config.dynamic = False  # off: the model's log-probs stand in, as for an expert without an opinion
     _, inputs, _, model = engine._mixture(state, len(text), "", a, keep=False)
-    assert torch.equal(inputs[-1], model)
+    assert torch.equal(inputs[-2], model) and torch.equal(inputs[-1], model)
 
 
 def test_made_up_words_are_taken_up_sooner_with_the_fast_correction(monkeypatch):
@@ -178,11 +196,15 @@ def typed(ck, text: str, config: SuggestConfig | None = None) -> Engine:
 
 
 def same(a: Adaptation, b: Adaptation) -> bool:
-    """Whether two adaptations learnt the same mixer weights, side mixers, final layer and both
-    output-layer corrections (a side key never used is NaN in both)."""
+    """Whether two adaptations learnt the same mixer weights, side mixers, final layer and the
+    output-layer and pair corrections (a side key never used is NaN in both)."""
     def tensors(x: Adaptation) -> list[torch.Tensor]:
-        return [x.weights] + [t for t in (x.side, x.final, x.head_b, x.head_w, x.fast_b, x.fast_w) if t is not None]
+        pairs = [x.pair[k] for k in sorted(x.pair)] if x.pair else []
+        learnt = (x.side, x.final, x.head_b, x.head_w, x.fast_b, x.fast_w)
+        return [x.weights] + [t for t in learnt if t is not None] + pairs
 
+    if set(a.pair or {}) != set(b.pair or {}):
+        return False
     return all(torch.equal(s.nan_to_num(nan=-7.0), t.nan_to_num(nan=-7.0))
                for s, t in zip(tensors(a), tensors(b), strict=True))
 

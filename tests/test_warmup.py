@@ -83,20 +83,20 @@ def test_a_start_of_another_shape_falls_back_to_the_shared_fit(person):
     """A checkpoint written by a tuiwriter whose mixers had other inputs still loads and works."""
     started, _, _ = person
     s = started.mixer_start
-    odd = dataclasses.replace(started, mixer_start=checkpoint.MixerStart(s.weights[:, :-2], s.side[:, :-2], s.final))
+    odd = dataclasses.replace(started, mixer_start=checkpoint.MixerStart(s.weights[:, :-3], s.side[:, :-3], s.final))
     assert torch.equal(Engine(odd).adaptation.weights, initial_adaptation().weights)
 
 
-def test_a_start_learnt_before_the_fast_input_keeps_what_it_learnt(person):
-    """A model trained before the fast output layer was the mixer's last input (stop 28 and
-    earlier) keeps its learnt start, the new input's weight at 0 (untrusted until learnt)."""
+def test_a_start_learnt_before_the_corrections_were_inputs_keeps_what_it_learnt(person):
+    """A model trained before the fast and pair corrections were the mixer's last inputs (stop 28
+    and earlier) keeps its learnt start, the new inputs' weights at 0 (untrusted until learnt)."""
     started, _, _ = person
     s = started.mixer_start
-    old = dataclasses.replace(started, mixer_start=checkpoint.MixerStart(s.weights[:, :-1], s.side[:, :-1], s.final))
+    old = dataclasses.replace(started, mixer_start=checkpoint.MixerStart(s.weights[:, :-2], s.side[:, :-2], s.final))
     a = Engine(old).adaptation
-    assert torch.equal(a.weights[:, :-1], s.weights[:, :-1]) and not a.weights[:, -1].any()
+    assert torch.equal(a.weights[:, :-2], s.weights[:, :-2]) and not a.weights[:, -2:].any()
     used = ~s.side[:, 0].isnan()
-    assert used.any() and not a.side[used, -1].any() and a.side[~used].isnan().all()
+    assert used.any() and not a.side[used, -2:].any() and a.side[~used].isnan().all()
 
 
 def test_too_little_validation_text_or_time_or_a_cancel_leaves_the_model_as_it_was(tmp_path):

@@ -62,6 +62,8 @@ from tuiwriter.predict.mixer import (
     learn,
     learn_fast,
     learn_head,
+    learn_pair,
+    pair_log_probs,
     predict,
     side_keys,
 )
@@ -184,14 +186,15 @@ class Engine:
                 break
             logp, inputs, selection, model = self._memoised(p, state, a) or self._mixture(state, p, "", a, keep=False)
             weights, side, final, head_b, head_w = a.weights, a.side, a.final, a.head_b, a.head_w
-            fast_b, fast_w = a.fast_b, a.fast_w
+            fast_b, fast_w, pair = a.fast_b, a.fast_w, a.pair
             if self.config.adapt and len(inputs) > 1:
                 weights, side, final = learn(a, inputs, selection, logp, x)
             if self.config.dynamic:
                 head_b, head_w = learn_head(a, model, state.h[-1], x)
-                if len(inputs) > 1:  # the fast correction is an input of the mixer (none without one)
-                    fast_b, fast_w = learn_fast(a, inputs[-1], state.h[-1], x)
-            a = Adaptation(weights, head_w, head_b, p + 1, side, final, fast_w, fast_b)
+                if len(inputs) > 1:  # the fast and pair corrections are the mixer's last inputs (none without one)
+                    fast_b, fast_w = learn_fast(a, inputs[-2], state.h[-1], x)
+                    pair = learn_pair(a, inputs[-1], self._ids(text[max(0, p - 2):p]), x)
+            a = Adaptation(weights, head_w, head_b, p + 1, side, final, fast_w, fast_b, pair)
         return a
 
     def prepare(self, text: Text, cursor: int | None = None, cancelled: Cancelled | None = None) -> None:
@@ -230,7 +233,7 @@ class Engine:
         """The prediction after text[:cursor] + extra: (mixed log-probs, the mixer's inputs
         [n, vocab], the weights it used, the model's own log-probs with the adapted output layer). An
         expert that is off, absent or without an opinion has the model's log-probs stand in; so
-        does the fast correction (the last input) with dynamic evaluation off.
+        do the fast and the pair corrections (the last two inputs) with dynamic evaluation off.
         With nothing decoded it is memoised (unless not `keep`) for the request's next use."""
         raw = self.predictor.log_probs(state)
         model = adapted_log_probs(raw, state.h[-1], adaptation) if self.config.dynamic else raw
@@ -246,11 +249,15 @@ class Engine:
                 got = expert.inputs(self._cache.doc, cursor, extra, probs)
             rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
-        rows.append(fast_log_probs(raw, state.h[-1], adaptation) if self.config.dynamic else model)
-        inputs = torch.stack(rows)
         before = (self._cache.doc[max(0, cursor - 2):cursor] + extra)[-2:]
+        ids = self._ids(before)
+        if self.config.dynamic:
+            rows += [fast_log_probs(raw, state.h[-1], adaptation), pair_log_probs(raw, ids, adaptation)]
+        else:
+            rows += [model, model]
+        inputs = torch.stack(rows)
         selection = Selection((context, CONTEXTS + char_class(before[-1:])),
-                              side_keys(self._ids(before), model, match_context(context)), context)
+                              side_keys(ids, model, match_context(context)), context)
         result = predict(adaptation, inputs, selection), inputs, selection, model
         if keep and not extra:  # `next_char_log_probs` or learning here reuse it (same state, same adaptation)
             self._memo = (cursor, state, adaptation, self._switches(), result)
@@ -361,7 +368,8 @@ class Engine:
 
 # The mixer's inputs after the model's: (SuggestConfig switch, inputs, contexts) per expert, in
 # this order whether or not the model has that expert (the weights' layout, `mixer_init`); the
-# fast output-layer correction (`mixer.fast_log_probs`) is the last input, after them.
+# fast output-layer correction and the pair correction (`mixer.fast_log_probs`, `pair_log_probs`)
+# are the last two inputs, after them.
 MIXER_SLOTS = (("corpus_memory", CorpusMemoryExpert.width, CorpusMemoryExpert.contexts),
                ("document_match", DocumentMatchExpert.width, DocumentMatchExpert.contexts))
 

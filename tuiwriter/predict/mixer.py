@@ -27,7 +27,10 @@ the LSTM itself drifts towards the document's names and habits. A second correct
 layer learns FAST times faster and is one more input of the mixer (the last): it takes up what the
 last few lines repeat (a name, a command's flags, a column of a table) within a few uses, where
 the slow one would wash out what the model knows; the mixer learns, per context, how far to trust
-each (models/README.md, "A fast output layer as one more input").
+each. A third correction, the mixer's very last input, is kept per pair of characters before the
+cursor: a row added to the model's logits, moved after each character towards what followed that
+pair (PAIR_RATE), so what the document does after ", " or "--" or "](" is learnt from its own
+text, whatever the model thought (models/README.md, "Two fast corrections as inputs").
 
 Both live in an `Adaptation`, which the engine replaces (never mutates) at each update: a
 suggestion being decoded keeps the snapshot it started with. The rule for which characters it
@@ -47,6 +50,7 @@ ETA = 0.002  # the mixer's learning rate (bench --fit-mixer)
 HEAD_RATE_B = 0.003  # dynamic evaluation: the output bias's rate ...
 HEAD_RATE_W = 0.002  # ... and the output weights' (0 turns that part off)
 FAST = 20.0  # the fast correction's rates are the slow one's times this (models/README.md, stop 29)
+PAIR_RATE = 3.0  # the pair correction's rate (models/README.md, stop 29)
 # The side mixers and the final layer (models/README.md, "Two layers of mixers": chosen on text
 # outside the PPMd rows and the dev texts):
 PREV_KEYS = 256  # the character before: its id (a bigger vocabulary's ids share keys modulo this) ...
@@ -66,8 +70,9 @@ class Adaptation:
     update), the position of the text it has learnt from up to (see `Engine`), the side mixers'
     weights (one table [sum(SIDE), inputs], each mixer's keys after the one before's; a row of NaN
     where a key was never used: the shared weights stand in), the final layer's ([contexts,
-    1 + side mixers]; None: one layer, `sides_start` gives them as they start) and the fast
-    correction of the output layer (as the slow one's)."""
+    1 + side mixers]; None: one layer, `sides_start` gives them as they start), the fast
+    correction of the output layer (as the slow one's) and the pair correction's rows (by the ids
+    of the two characters before; a new dict at each update, the rows never changed in place)."""
 
     weights: torch.Tensor
     head_w: torch.Tensor | None = None
@@ -77,6 +82,7 @@ class Adaptation:
     final: torch.Tensor | None = None
     fast_w: torch.Tensor | None = None
     fast_b: torch.Tensor | None = None
+    pair: dict[tuple[int, int], torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -266,3 +272,22 @@ def learn_fast(adaptation: Adaptation, logp: torch.Tensor, h: torch.Tensor, x: i
     """(Δb, ΔW) of the fast correction after `x`, where it predicted `logp` (the mixer's last
     input) from `h`: the slow correction's step at `rate` times its rates."""
     return correction_step(adaptation.fast_b, adaptation.fast_w, logp, h, x, HEAD_RATE_B * rate, HEAD_RATE_W * rate)
+
+
+def pair_log_probs(logp: torch.Tensor, before: tuple[int, int], adaptation: Adaptation) -> torch.Tensor:
+    """The model's log-probs `logp` corrected by the pair correction's row for the two characters
+    `before` the cursor (their ids; unchanged where the pair has not been learnt from)."""
+    row = None if adaptation.pair is None else adaptation.pair.get(before)
+    return logp if row is None else torch.log_softmax(logp + row, dim=0)
+
+
+def learn_pair(adaptation: Adaptation, logp: torch.Tensor, before: tuple[int, int], x: int,
+               rate: float = PAIR_RATE) -> dict[tuple[int, int], torch.Tensor]:
+    """The pair correction's rows after `x` followed the characters `before`, where it predicted
+    `logp`: that pair's row one step along the gradient of log p(x) (onehot(x) - p), a new dict."""
+    g = -logp.exp()
+    g[x] += 1.0
+    rows = dict(adaptation.pair) if adaptation.pair is not None else {}
+    row = rows.get(before)
+    rows[before] = g * rate if row is None else row + g * rate
+    return rows

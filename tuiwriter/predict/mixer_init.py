@@ -2,8 +2,9 @@
 `python -m tuiwriter.bench --fit-mixer` (which says how). Rows: contexts (the corpus memory's
 context times the document match's, `engine.MIXER_SLOTS`), then the classes of the character
 before (`mixer.char_class`); columns: the model, then each expert's inputs in slot order, then the
-fast output-layer correction (`mixer.fast_log_probs`; added at stop 29, after the fit: its column
-starts at 0, untrusted, and each model's warm-up and each document learn it)."""
+fast output-layer correction and the pair correction (`mixer.fast_log_probs`, `pair_log_probs`;
+added at stop 29, after the fit: their columns start at 0, untrusted, and each model's warm-up and
+each document learn them)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def match_context(context: int) -> tuple[int, int]:
     return document, sum(length >= edge for edge in REMEMBERED_LEVELS)
 
 
-INPUTS = 1 + 3 + 2 + 1
+INPUTS = 1 + 3 + 2 + 2
+BEFORE_STOP_29 = 1 + 3 + 2  # the inputs a fit or a learnt start had before the corrections were inputs
 # CONTEXTS + CLASSES rows of INPUTS weights; empty: the model alone. `python -m tuiwriter.bench --fit-mixer
 # ../shared/corpora/train train90.txt --chars 30000` (bits/char on its four texts, second pass:
 # 1.2872 the drafted text, then 1.9915, 1.6495, 1.9569; the drafted text's long matches seen once are what taught the
@@ -203,13 +205,14 @@ def initial_weights() -> torch.Tensor:
 
 
 def _widened(weights: torch.Tensor) -> torch.Tensor:
-    """Weights [rows, INPUTS]: a table fitted or learnt before the fast correction was an input
-    (one column fewer) gets its column at 0, the fast correction untrusted; NaN rows (side keys
-    never used) stay NaN."""
-    if weights.shape[1] != INPUTS - 1:
+    """Weights [rows, INPUTS]: a table fitted or learnt before the corrections were inputs (from
+    BEFORE_STOP_29 columns; new inputs are added last) gets their columns at 0, untrusted; NaN
+    rows (side keys never used) stay NaN."""
+    missing = INPUTS - weights.shape[1]
+    if not 0 < missing <= INPUTS - BEFORE_STOP_29:
         return weights
-    column = torch.where(torch.isnan(weights[:, :1]), float("nan"), 0.0)
-    return torch.cat([weights, column], 1)
+    columns = torch.where(torch.isnan(weights[:, :1]), float("nan"), 0.0).expand(-1, missing)
+    return torch.cat([weights, columns], 1)
 
 
 def initial_adaptation(weights: torch.Tensor | None = None, side: bool = True) -> Adaptation:
@@ -226,7 +229,7 @@ def starting_adaptation(start: MixerStart | None) -> Adaptation:
     """What a document's mixers start from with a model: the start it learnt on its own text
     after training (`training.warmup`), or the fitted one where it has none or one of another
     shape (saved by a tuiwriter whose mixers had other inputs or keys). A start learnt before the
-    fast correction was an input keeps what it learnt, the new input's column at 0."""
+    corrections were inputs keeps what it learnt, their columns at 0."""
     fresh = initial_adaptation()
     if start is None or fresh.side is None or fresh.final is None:
         return fresh

@@ -92,19 +92,23 @@ def replay(ck: Checkpoint, text: str, memory: CorpusMemory | None, switches: Swi
             got = expert.inputs(text, i, "", probs) if expert is not None else None
             rows.extend(mixer_rows(got, model, width))
             context = context * contexts + (got.context if got is not None else 0)
-        rows.append(mixer.fast_log_probs(logps[i], hs[i], a) if switches.dynamic else model)
-        inputs = torch.stack(rows)
         before = (ids[i - 2] if i > 1 else 0, ids[i - 1] if i else 0)
+        if switches.dynamic:
+            rows += [mixer.fast_log_probs(logps[i], hs[i], a), mixer.pair_log_probs(logps[i], before, a)]
+        else:
+            rows += [model, model]
+        inputs = torch.stack(rows)
         selection = Selection((context, CONTEXTS + mixer.char_class(text[i - 1:i] if i else "")),
                               mixer.side_keys(before, model, match_context(context)), context)
         logp = mixer.predict(a, inputs, selection)
         bits -= float(logp[x]) * LOG2E
-        w, side, final, b, hw, fb, fw = a.weights, a.side, a.final, a.head_b, a.head_w, a.fast_b, a.fast_w
+        w, side, final, b, hw, fb, fw, pair = a.weights, a.side, a.final, a.head_b, a.head_w, a.fast_b, a.fast_w, a.pair
         if switches.adapt:
             w, side, final = mixer.learn(a, inputs, selection, logp, x, eta)
         if switches.dynamic:
             b, hw = mixer.learn_head(a, model, hs[i], x)
-            fb, fw = mixer.learn_fast(a, inputs[-1], hs[i], x)
-        a = Adaptation(w, hw, b, i + 1, side, final, fw, fb)
+            fb, fw = mixer.learn_fast(a, inputs[-2], hs[i], x)
+            pair = mixer.learn_pair(a, inputs[-1], before, x)
+        a = Adaptation(w, hw, b, i + 1, side, final, fw, fb, pair)
         done = i + 1
     return Replayed(bits / max(1, done), done, a)
