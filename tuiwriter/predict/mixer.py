@@ -24,13 +24,13 @@ is worth more than any one: `python -m tuiwriter.bench --mixer-bpc MODEL FILE --
 Dynamic evaluation: the model's output layer gets a learned correction, logits + ΔW h + Δb,
 updated by the same characters with the model's own gradient (ΔW += λ_W (onehot(x) − p) hᵀ), so
 the LSTM itself drifts towards the document's names and habits. A second correction of the same
-layer learns FAST times faster and is one more input of the mixer (the last): it takes up what the
+layer learns FAST times faster and is one more input of the mixer (after the experts'): it takes up what the
 last few lines repeat (a name, a command's flags, a column of a table) within a few uses, where
 the slow one would wash out what the model knows; the mixer learns, per context, how far to trust
 each. A third correction, the mixer's very last input, is kept per pair of characters before the
 cursor: a row added to the model's logits, moved after each character towards what followed that
 pair (PAIR_RATE), so what the document does after ", " or "--" or "](" is learnt from its own
-text, whatever the model thought (models/README.md, "Two fast corrections as inputs").
+text, whatever the model thought (models/README.md, "Two fast corrections as inputs, and a faster fine-tune").
 
 Both live in an `Adaptation`, which the engine replaces (never mutates) at each update: a
 suggestion being decoded keeps the snapshot it started with. The rule for which characters it
@@ -244,7 +244,7 @@ def adapted_log_probs(logp: torch.Tensor, h: torch.Tensor, adaptation: Adaptatio
 
 
 def fast_log_probs(logp: torch.Tensor, h: torch.Tensor, adaptation: Adaptation) -> torch.Tensor:
-    """The model's log-probs with the fast correction: the mixer's last input."""
+    """The model's log-probs with the fast correction: the mixer's input after the experts'."""
     return corrected(logp, h, adaptation.fast_b, adaptation.fast_w)
 
 
@@ -269,8 +269,8 @@ def learn_head(adaptation: Adaptation, logp: torch.Tensor, h: torch.Tensor, x: i
 
 def learn_fast(adaptation: Adaptation, logp: torch.Tensor, h: torch.Tensor, x: int,
                rate: float = FAST) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(Δb, ΔW) of the fast correction after `x`, where it predicted `logp` (the mixer's last
-    input) from `h`: the slow correction's step at `rate` times its rates."""
+    """(Δb, ΔW) of the fast correction after `x`, where it predicted `logp` (its input of the
+    mixer) from `h`: the slow correction's step at `rate` times its rates."""
     return correction_step(adaptation.fast_b, adaptation.fast_w, logp, h, x, HEAD_RATE_B * rate, HEAD_RATE_W * rate)
 
 
@@ -278,16 +278,13 @@ def pair_log_probs(logp: torch.Tensor, before: tuple[int, int], adaptation: Adap
     """The model's log-probs `logp` corrected by the pair correction's row for the two characters
     `before` the cursor (their ids; unchanged where the pair has not been learnt from)."""
     row = None if adaptation.pair is None else adaptation.pair.get(before)
-    return logp if row is None else torch.log_softmax(logp + row, dim=0)
+    return corrected(logp, logp, row, None)  # a bias alone: the state is not read
 
 
 def learn_pair(adaptation: Adaptation, logp: torch.Tensor, before: tuple[int, int], x: int,
                rate: float = PAIR_RATE) -> dict[tuple[int, int], torch.Tensor]:
     """The pair correction's rows after `x` followed the characters `before`, where it predicted
     `logp`: that pair's row one step along the gradient of log p(x) (onehot(x) - p), a new dict."""
-    g = -logp.exp()
-    g[x] += 1.0
     rows = dict(adaptation.pair) if adaptation.pair is not None else {}
-    row = rows.get(before)
-    rows[before] = g * rate if row is None else row + g * rate
+    rows[before] = correction_step(rows.get(before), None, logp, logp, x, rate, 0.0)[0]  # a bias's step
     return rows

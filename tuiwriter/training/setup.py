@@ -25,7 +25,8 @@ NEW_LR = 3e-3
 # A fine-tune's peak rate (cosine decay as for a new model). 2e-3 since stop 29: on a person's
 # held-out notes it predicts 0.025 bits/char better than 1e-3 in the same 10 minutes, no worse on a
 # small folder, while text unlike theirs (a novel) loses a little more of what the model knew than
-# the fine-tune already loses (models/README.md, "Training on the person's text faster").
+# the fine-tune already loses (models/README.md, "Two fast corrections as inputs, and a faster
+# fine-tune").
 FINE_TUNE_LR = 2e-3
 
 
